@@ -1,0 +1,68 @@
+"""xpnet: Deep Learning from Scratch (chapters 4-5) for NumPy, CuPy, PyTorch, JAX and any array-API library."""
+
+from __future__ import annotations
+
+from . import backends, functions, gradient, layers
+from .backends import Backend, available, get_backend
+from .errors import BackendError, CheckpointError, DataFileError, TrainingDiverged, XpnetError
+from .functions import (
+    cross_entropy_error,
+    identity_function,
+    log_softmax,
+    mean_squared_error,
+    relu,
+    relu_grad,
+    sigmoid,
+    sigmoid_grad,
+    softmax,
+    step_function,
+)
+from .gradcheck import GradientCheckResult, gradient_check
+from .gradient import gradient_descent, numerical_diff, numerical_gradient
+from .layers import AddLayer, Affine, MulLayer, Relu, Sigmoid, SoftmaxWithLoss
+from .nets import SimpleNet, TwoLayerNet
+from .optim import SGD
+from .params import Params
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AddLayer",
+    "Affine",
+    "Backend",
+    "BackendError",
+    "CheckpointError",
+    "DataFileError",
+    "GradientCheckResult",
+    "MulLayer",
+    "Params",
+    "Relu",
+    "SGD",
+    "Sigmoid",
+    "SimpleNet",
+    "SoftmaxWithLoss",
+    "TrainingDiverged",
+    "TwoLayerNet",
+    "XpnetError",
+    "__version__",
+    "available",
+    "backends",
+    "cross_entropy_error",
+    "functions",
+    "get_backend",
+    "gradient",
+    "gradient_check",
+    "gradient_descent",
+    "identity_function",
+    "layers",
+    "log_softmax",
+    "mean_squared_error",
+    "numerical_diff",
+    "numerical_gradient",
+    "relu",
+    "relu_grad",
+    "sigmoid",
+    "sigmoid_grad",
+    "softmax",
+    "step_function",
+]

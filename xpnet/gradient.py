@@ -1,0 +1,114 @@
+"""Numerical differentiation and gradient descent (chapter 4), without writing into any array.
+
+The book perturbs ``x[idx]`` in place and restores it. That breaks on PyTorch (indexing
+returns a view, so the saved value moves too and the result is half the true gradient)
+and on JAX (arrays are immutable). Here each perturbed point is a fresh array built with
+a one-hot step, so ``x`` is never touched and every backend gets the same answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import _compat
+from ._validate import require_floating
+
+__all__ = ["gradient_descent", "numerical_diff", "numerical_gradient"]
+
+Array = Any
+
+
+def numerical_diff(f: Callable[[Any], Any], x: Any, h: float = 1e-4) -> Any:
+    """Central difference ``(f(x + h) - f(x - h)) / (2h)``.
+
+    Parameters
+    ----------
+    f : callable
+        A function of one scalar (Python number or 0-d array).
+    x : float or 0-d array
+    h : float
+        Step; the book's 1e-4 balances rounding and truncation error.
+    """
+    if h <= 0:
+        raise ValueError(f"numerical_diff: h must be positive, got {h}")
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def _as_float_array(x: Any, where: str) -> tuple[Any, Any]:
+    if not _compat.is_array(x):
+        raise TypeError(f"{where}: x must be an array of floats, got {type(x).__name__}")
+    xp = _compat.namespace(x, where=where)
+    require_floating(xp, x, where, "x")
+    return xp, x
+
+
+def numerical_gradient(f: Callable[[Any], Any], x: Any, h: float = 1e-4) -> Any:
+    """Gradient of scalar function ``f`` at ``x`` by central differences, element by element.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x)`` returns a scalar (0-d array or Python float). It must compute from its
+        argument: ``lambda W: net.loss(x, t)`` that ignores ``W`` gives zeros.
+    x : array, any shape, real floating
+        The point; it is never modified.
+    h : float
+        Step size.
+
+    Returns
+    -------
+    array, same shape, dtype, backend and device as ``x``
+    """
+    xp, x = _as_float_array(x, "numerical_gradient")
+    if h <= 0:
+        raise ValueError(f"numerical_gradient: h must be positive, got {h}")
+    shape = tuple(x.shape)
+    n = _compat.size(x)
+    dev = _compat.device(x)
+    flat = xp.reshape(x, (n,))
+    ids = xp.arange(n, device=dev)
+    step = xp.asarray(h, dtype=x.dtype, device=dev)
+    zero = xp.asarray(0.0, dtype=x.dtype, device=dev)
+    grads = []
+    for i in range(n):
+        e = xp.where(ids == i, step, zero)
+        fxh1 = f(xp.reshape(flat + e, shape))
+        fxh2 = f(xp.reshape(flat - e, shape))
+        grads.append(xp.asarray((fxh1 - fxh2) / (2 * h), dtype=x.dtype, device=dev))
+    if n == 0:
+        return xp.zeros(shape, dtype=x.dtype, device=dev)
+    return xp.reshape(xp.stack(grads), shape)
+
+
+def gradient_descent(
+    f: Callable[[Any], Any], init_x: Any, lr: float = 0.01, step_num: int = 100
+) -> tuple[Any, list[Any]]:
+    """Plain gradient descent ``x <- x - lr * grad f(x)`` with numerical gradients.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar function of an array.
+    init_x : array, real floating
+        Start point; not modified.
+    lr : float
+        Learning rate.
+    step_num : int
+        Number of steps.
+
+    Returns
+    -------
+    x : array
+        The final point.
+    x_history : list of arrays
+        The point before each step (``step_num`` entries, the book's ``x_history``).
+    """
+    xp, x = _as_float_array(init_x, "gradient_descent")
+    if step_num < 0:
+        raise ValueError(f"gradient_descent: step_num must be >= 0, got {step_num}")
+    history = []
+    for _ in range(step_num):
+        history.append(x)
+        x = x - lr * numerical_gradient(f, x)
+    return x, history

@@ -1,0 +1,332 @@
+"""The book's networks: ``SimpleNet`` (chapter 4) and ``TwoLayerNet`` (chapters 4 and 5)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from . import _compat
+from ._numgrad import batched_numerical_gradient, scores_with
+from ._validate import labels_to_one_hot, require_array, require_floating, require_nonempty
+from .backends import Backend, get_backend
+from .functions import cross_entropy_error, softmax
+from .gradient import numerical_gradient
+from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from .params import Params
+from .random import default_rng, normal
+
+__all__ = ["SimpleNet", "TwoLayerNet"]
+
+Array = Any
+
+ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
+
+
+class SimpleNet:
+    """The book's 2x3 ``simpleNet``: one weight matrix, softmax and cross-entropy.
+
+    Parameters
+    ----------
+    W : array, shape (2, 3), optional
+        Initial weights; default: standard-normal draws from ``seed``.
+    backend, device, dtype, seed
+        Where to create ``W`` when it is not given (see :func:`xpnet.backends.get_backend`).
+    """
+
+    def __init__(
+        self, W: Array | None = None, *, backend: Any = "numpy", device: Any = None, dtype: Any = "float64", seed: int | None = None
+    ) -> None:
+        if W is None:
+            be = get_backend(backend, device)
+            W = normal(default_rng(seed), (2, 3), backend=be, dtype=dtype)
+        require_array(W, "SimpleNet", "W")
+        require_floating(_compat.namespace(W), W, "SimpleNet", "W")
+        if tuple(W.shape) != (2, 3):
+            raise ValueError(f"SimpleNet: W must have shape (2, 3), got {tuple(W.shape)}")
+        self.W = W
+
+    def predict(self, x: Array, *, W: Array | None = None) -> Array:
+        """Scores ``x @ W``; ``x`` shape (2,) or (N, 2), result (3,) or (N, 3)."""
+        return x @ (self.W if W is None else W)
+
+    def loss(self, x: Array, t: Array, *, W: Array | None = None) -> Array:
+        """Cross-entropy of ``softmax(predict(x))`` against ``t`` (0-d array); ``W`` overrides the weights."""
+        return cross_entropy_error(softmax(self.predict(x, W=W)), t)
+
+    def numerical_gradient(self, x: Array, t: Array) -> Array:
+        """``dL/dW`` by central differences, shape (2, 3), with ``W`` substituted into the loss."""
+        return numerical_gradient(lambda W: self.loss(x, t, W=W), self.W)
+
+    def __repr__(self) -> str:
+        return f"SimpleNet(W={tuple(self.W.shape)} {self.W.dtype})"
+
+
+class TwoLayerNet:
+    """Affine - activation - Affine - SoftmaxWithLoss, the book's two-layer network.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+        Layer widths (784, 50, 10 for MNIST).
+    weight_init_std : float
+        Scale of the normal initial weights; biases start at zero.
+    activation : {"relu", "sigmoid"}
+        ``"sigmoid"`` is chapter 4's network, ``"relu"`` chapter 5's.
+    backend, device : optional
+        Where the parameters live (see :func:`xpnet.backends.get_backend`).
+    dtype : {"float32", "float64"}
+        Parameter dtype; inputs of another floating dtype are converted to it.
+    seed : int, optional
+        Seed of the host generator that draws the initial weights: the same seed gives
+        bit-identical float64 weights on every backend.
+
+    Attributes
+    ----------
+    params : Params
+        ``W1`` (input, hidden), ``b1`` (hidden,), ``W2`` (hidden, output), ``b2`` (output,).
+    layers : OrderedDict
+        ``Affine1``, ``Relu1`` or ``Sigmoid1``, ``Affine2``.
+    last_layer : SoftmaxWithLoss
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        weight_init_std: float = 0.01,
+        *,
+        activation: str = "relu",
+        backend: Any = "numpy",
+        device: Any = None,
+        dtype: Any = "float64",
+        seed: int | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        sizes = {"input_size": input_size, "hidden_size": hidden_size, "output_size": output_size}
+        for name, value in sizes.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"TwoLayerNet: {name} must be a positive int, got {value!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"TwoLayerNet: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        self.backend: Backend = get_backend(backend, device)
+        self.dtype = self.backend.dtype(dtype)
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.weight_init_std = float(weight_init_std)
+        self.activation = activation
+        shapes = {"W1": (input_size, hidden_size), "b1": (hidden_size,), "W2": (hidden_size, output_size), "b2": (output_size,)}
+        if params is None:
+            params = self._init_params(shapes, seed)
+        self._params = Params("TwoLayerNet", self._adopt(params, shapes))
+        self.layers: OrderedDict[str, Any] = OrderedDict()
+        self.layers["Affine1"] = Affine.bound(self._params, "W1", "b1", name="Affine1")
+        self.layers[f"{activation.capitalize()}1"] = ACTIVATIONS[activation]()
+        self.layers["Affine2"] = Affine.bound(self._params, "W2", "b2", name="Affine2")
+        self.last_layer = SoftmaxWithLoss()
+
+    def _init_params(self, shapes: Mapping[str, tuple[int, ...]], seed: int | None) -> dict[str, Array]:
+        rng = default_rng(seed)
+        xp, dev = self.backend.xp, self.backend.device
+        out = {}
+        for key, shape in shapes.items():
+            if key.startswith("W"):
+                out[key] = normal(rng, shape, scale=self.weight_init_std, backend=self.backend, dtype=self.dtype)
+            else:
+                out[key] = xp.zeros(shape, dtype=self.dtype, device=dev)
+        return out
+
+    def _adopt(self, params: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]]) -> dict[str, Array]:
+        missing = sorted(set(shapes) - set(params))
+        extra = sorted(set(params) - set(shapes))
+        if missing or extra:
+            raise ValueError(f"TwoLayerNet: params must have keys {list(shapes)}; missing {missing}, unexpected {extra}")
+        out = {}
+        for key, shape in shapes.items():
+            value = params[key]
+            if tuple(value.shape) != shape:
+                raise ValueError(f"TwoLayerNet: params[{key!r}] has shape {tuple(value.shape)}, expected {shape}")
+            native = _compat.is_array(value) and _compat.backend_name(value) == self.backend.name
+            if not (native and value.dtype == self.dtype and _compat.device(value) == self.backend.device):
+                value = self.backend.asarray(value, dtype=self.dtype)
+            out[key] = value
+        return out
+
+    @property
+    def params(self) -> Params:
+        """The parameters by name; assigning an entry updates every layer."""
+        return self._params
+
+    @params.setter
+    def params(self, new: Mapping[str, Array]) -> None:
+        for key, value in new.items():
+            self._params[key] = value
+
+    @property
+    def lastLayer(self) -> SoftmaxWithLoss:  # noqa: N802 - the book's name
+        """The book's name for :attr:`last_layer`."""
+        return self.last_layer
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Architecture and dtype as plain Python values (for checkpoints)."""
+        return {
+            "input_size": self.input_size,
+            "hidden_size": self.hidden_size,
+            "output_size": self.output_size,
+            "weight_init_std": self.weight_init_std,
+            "activation": self.activation,
+            "dtype": str(self.dtype).rsplit(".", 1)[-1],
+        }
+
+    def to(self, backend: Any = None, device: Any = None, dtype: Any = None) -> "TwoLayerNet":
+        """A copy of this network on another backend, device and/or dtype (parameters copied)."""
+        be = self.backend if backend is None and device is None else get_backend(backend or self.backend.name, device)
+        cfg = self.config
+        dtype = cfg["dtype"] if dtype is None else dtype
+        host = {k: _compat.to_numpy(v) for k, v in self._params.items()}
+        return TwoLayerNet(
+            cfg["input_size"], cfg["hidden_size"], cfg["output_size"], cfg["weight_init_std"],
+            activation=cfg["activation"], backend=be, dtype=dtype, params=host,
+        )
+
+    # --- input checks ---------------------------------------------------------------
+    def _input(self, x: Array, where: str) -> Array:
+        require_array(x, where, "x")
+        xp = _compat.namespace(x, self._params["W1"], where=where)
+        require_floating(xp, x, where, "x")
+        require_nonempty(x, where, "x")
+        width = 1
+        for s in x.shape[1:]:
+            width *= int(s)
+        if x.ndim < 2 or width != self.input_size:
+            raise ValueError(
+                f"{where}: x must have shape (N, {self.input_size}) (or (N, ...) with {self.input_size} values "
+                f"per sample), got {tuple(x.shape)}"
+            )
+        if x.dtype != self.dtype:
+            x = xp.astype(x, self.dtype)
+        return x
+
+    def _targets(self, scores: Array, t: Array, where: str, validate: bool) -> Array:
+        require_array(t, where, "t")
+        xp = _compat.namespace(scores, t, where=where)
+        return labels_to_one_hot(xp, scores, t, where, validate=validate)[1]
+
+    # --- the book's methods ---------------------------------------------------------
+    def predict(self, x: Array) -> Array:
+        """Scores (logits) of a batch: ``x`` shape (N, input_size) -> (N, output_size)."""
+        x = self._input(x, "TwoLayerNet.predict")
+        for layer in self.layers.values():
+            x = layer.forward(x)
+        return x
+
+    def loss(self, x: Array, t: Array, *, validate: bool = True) -> Array:
+        """Mean cross-entropy loss (0-d array, on the network's device).
+
+        Parameters
+        ----------
+        x : array, shape (N, input_size), real floating
+        t : array, integer labels (N,) or one-hot (N, output_size)
+        validate : bool
+            Check label values (one device-to-host read); a training loop that validated its
+            dataset once passes False.
+        """
+        scores = self.predict(x)
+        return self.last_layer.forward(scores, t, validate=validate)
+
+    def accuracy(self, x: Array, t: Array, *, batch_size: int = 10_000) -> float:
+        """Fraction of samples whose largest score is the target class, as a Python float.
+
+        Evaluates ``batch_size`` samples at a time so memory stays bounded.
+        """
+        n = int(x.shape[0]) if _compat.is_array(x) else 0
+        correct = self.count_correct(x, t, batch_size=batch_size)
+        return int(correct) / n
+
+    def count_correct(self, x: Array, t: Array, *, batch_size: int = 10_000) -> Array:
+        """Number of correctly classified samples as a 0-d integer array on the device (no host read)."""
+        require_array(x, "TwoLayerNet.accuracy", "x")
+        require_array(t, "TwoLayerNet.accuracy", "t")
+        xp = _compat.namespace(x, t, self._params["W1"], where="TwoLayerNet.accuracy")
+        n = int(x.shape[0])
+        if t.ndim not in (1, 2) or int(t.shape[0]) != n:
+            raise ValueError(f"TwoLayerNet.accuracy: t must be labels (N,) or one-hot (N, K) with N={n}, got {tuple(t.shape)}")
+        if t.ndim == 2:
+            if int(t.shape[1]) != self.output_size:
+                raise ValueError(f"TwoLayerNet.accuracy: one-hot width {t.shape[1]} does not match the {self.output_size} outputs")
+            t = xp.argmax(t, axis=1)
+        total = None
+        for start in range(0, max(n, 1), batch_size):
+            stop = min(start + batch_size, n)
+            y = xp.argmax(self.predict(x[start:stop, ...]), axis=1)
+            hits = xp.count_nonzero(y == xp.astype(t[start:stop], y.dtype))
+            total = hits if total is None else total + hits
+        return total
+
+    def numerical_gradient(self, x: Array, t: Array, *, method: str = "batched", h: float = 1e-4) -> dict[str, Array]:
+        """Gradients of the loss by central differences, one per parameter.
+
+        Parameters
+        ----------
+        method : {"batched", "loop"}
+            ``"loop"`` perturbs one element at a time (the book's definition); ``"batched"``
+            evaluates thousands of perturbed networks per forward pass, using that a change of
+            one weight of an Affine layer changes one column of its output. Both give the same
+            numbers to about 1e-12 in float64.
+        """
+        x = self._input(x, "TwoLayerNet.numerical_gradient")
+        onehot = self._targets(self.predict(x), t, "TwoLayerNet.numerical_gradient", True)
+        if method == "batched":
+            return batched_numerical_gradient(self, x, onehot, h)
+        if method != "loop":
+            raise ValueError(f"TwoLayerNet.numerical_gradient: method must be 'batched' or 'loop', got {method!r}")
+        grads = {}
+        for key in self._params:
+            def f(value: Array, key: str = key) -> Array:
+                return self.last_layer_loss(scores_with(self, x, {key: value}), onehot)
+            grads[key] = numerical_gradient(f, self._params[key], h)
+        return grads
+
+    @staticmethod
+    def last_layer_loss(scores: Array, onehot: Array) -> Array:
+        """Softmax cross-entropy of ``scores`` (..., N, K) against one-hot ``onehot`` (N, K), mean over N."""
+        xp = _compat.namespace(scores)
+        shifted = scores - xp.max(scores, axis=-1, keepdims=True)
+        log_y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+        n = int(onehot.shape[0])
+        return -xp.sum(xp.sum(onehot * log_y, axis=-1), axis=-1) / n
+
+    def loss_and_gradient(self, x: Array, t: Array, *, validate: bool = True) -> tuple[Array, dict[str, Array]]:
+        """Loss (0-d array) and backprop gradients in one forward and one backward pass.
+
+        The first Affine layer skips its input gradient, which nothing needs.
+        """
+        loss = self.loss(x, t, validate=validate)
+        dout = self.last_layer.backward(1)
+        layers = list(self.layers.values())
+        for layer in reversed(layers[1:]):
+            dout = layer.backward(dout)
+        layers[0].backward(dout, compute_dx=False)
+        grads = {}
+        for layer in layers:
+            if isinstance(layer, Affine):
+                w_key, b_key = layer.keys
+                grads[w_key], grads[b_key] = layer.dW, layer.db
+        return loss, grads
+
+    def gradient(self, x: Array, t: Array) -> dict[str, Array]:
+        """Backprop gradients ``{"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}`` (chapter 5)."""
+        return self.loss_and_gradient(x, t)[1]
+
+    def save(self, path: Any, *, history: Any = None) -> None:
+        """Write a checkpoint (``.npz``, no pickle) atomically; see :func:`xpnet.checkpoint.save`."""
+        from .checkpoint import save
+
+        save(self, path, history=history)
+
+    def __repr__(self) -> str:
+        return (
+            f"TwoLayerNet({self.input_size}, {self.hidden_size}, {self.output_size}, activation={self.activation!r}, "
+            f"backend={self.backend.name!r}, device={self.backend.device!r}, dtype={self.config['dtype']!r})"
+        )
