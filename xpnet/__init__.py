@@ -17,12 +17,16 @@ from .functions import (
     softmax,
     step_function,
 )
+from .checkpoint import load
+from .datasets import load_mnist
 from .gradcheck import GradientCheckResult, gradient_check
+from .history import History
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
 from .layers import AddLayer, Affine, MulLayer, Relu, Sigmoid, SoftmaxWithLoss
 from .nets import SimpleNet, TwoLayerNet
 from .optim import SGD
 from .params import Params
+from .train import Trainer, train
 
 __version__ = "0.1.0"
 
@@ -34,6 +38,7 @@ __all__ = [
     "CheckpointError",
     "DataFileError",
     "GradientCheckResult",
+    "History",
     "MulLayer",
     "Params",
     "Relu",
@@ -41,6 +46,7 @@ __all__ = [
     "Sigmoid",
     "SimpleNet",
     "SoftmaxWithLoss",
+    "Trainer",
     "TrainingDiverged",
     "TwoLayerNet",
     "XpnetError",
@@ -55,6 +61,8 @@ __all__ = [
     "gradient_descent",
     "identity_function",
     "layers",
+    "load",
+    "load_mnist",
     "log_softmax",
     "mean_squared_error",
     "numerical_diff",
@@ -65,4 +73,5 @@ __all__ = [
     "sigmoid_grad",
     "softmax",
     "step_function",
+    "train",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import array_api_compat
@@ -65,6 +66,8 @@ def namespace(*arrays: Array | None, where: str | None = None) -> Any:
             f"{prefix}arrays from different backends cannot be mixed: got {' and '.join(names)}; "
             "move them to one backend first (e.g. xpnet.backends.get_backend(name).asarray(x))"
         ) from exc
+    if xp is _NUMPY_COMPAT:
+        xp = _fast_numpy()
     if len(present) > 1:
         first = array_api_compat.device(present[0])
         for other in present[1:]:
@@ -75,6 +78,15 @@ def namespace(*arrays: Array | None, where: str | None = None) -> Any:
                     "move them to one device first"
                 )
     return xp
+
+
+_NUMPY_COMPAT = importlib.import_module("array_api_compat.numpy")
+
+
+def _fast_numpy() -> Any:
+    """NumPy itself where it implements the standard (2.1+, fewer wrapper layers), else the compat wrapper."""
+    major, minor = (int(p) for p in np.__version__.split(".")[:2])
+    return np if (major, minor) >= (2, 1) else _NUMPY_COMPAT
 
 
 def device(x: Array) -> Any:
@@ -118,9 +130,9 @@ def compat_namespace(name: str) -> Any:
     NumPy, CuPy and PyTorch get array-api-compat's wrapped namespaces; JAX and
     array_api_strict implement the standard themselves.
     """
-    import importlib
-
-    if name in ("numpy", "cupy", "torch"):
+    if name == "numpy":
+        return _fast_numpy()
+    if name in ("cupy", "torch"):
         importlib.import_module(name)
         return importlib.import_module(f"array_api_compat.{name}")
     if name == "jax":

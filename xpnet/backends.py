@@ -17,6 +17,7 @@ __all__ = [
     "BackendInfo",
     "available",
     "backend_of",
+    "dtype_name",
     "get_backend",
     "resolve_dtype",
     "usable_backends",
@@ -73,8 +74,8 @@ class Backend:
         """
         if _compat.is_array(x) and _compat.namespace_name(_compat.namespace(x)) != self.name:
             x = _compat.to_numpy(x)
-        if isinstance(x, np.ndarray) and copy and self.name in ("array_api_strict", "torch"):
-            x = np.array(x, copy=True)  # their asarray shares NumPy memory even with copy=True
+        if isinstance(x, np.ndarray) and copy and self.name in ("array_api_strict", "torch", "jax"):
+            x = np.array(x, copy=True)  # their asarray may share NumPy memory even with copy=True
         if isinstance(x, np.ndarray) and self.name == "cupy":
             copy = None  # host -> GPU always copies; CuPy rejects copy=True from a NumPy array
         dt = None if dtype is None else self.dtype(dtype)
@@ -105,12 +106,7 @@ def resolve_dtype(xp: Any, dtype: Any, *, backend: str | None = None) -> Any:
     """Floating dtype of namespace ``xp`` named by ``dtype`` (a string or a dtype object)."""
     if dtype is None:
         return xp.float64
-    if isinstance(dtype, str):
-        name = dtype
-    else:
-        name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype).rsplit(".", 1)[-1]
-        name = str(name).rsplit(".", 1)[-1]
-    name = {"float": "float64", "double": "float64", "single": "float32"}.get(name, name)
+    name = dtype_name(dtype)
     if name not in _FLOAT_NAMES:
         raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
     if name == "float64" and backend == "jax":
@@ -122,6 +118,16 @@ def resolve_dtype(xp: Any, dtype: Any, *, backend: str | None = None) -> Any:
                 "before creating arrays, or use dtype='float32'"
             )
     return getattr(xp, name)
+
+
+def dtype_name(dtype: Any) -> str:
+    """Plain name (``"float32"``, ``"int64"``, ...) of a dtype of any backend, or of a string naming one."""
+    if isinstance(dtype, str):
+        name = dtype
+    else:
+        name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
+        name = str(name).rsplit(".", 1)[-1]
+    return {"float": "float64", "double": "float64", "single": "float32"}.get(name, name)
 
 
 def _canonical(name: str) -> str:

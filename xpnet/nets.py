@@ -9,7 +9,7 @@ from typing import Any
 from . import _compat
 from ._numgrad import batched_numerical_gradient, scores_with
 from ._validate import labels_to_one_hot, require_array, require_floating, require_nonempty
-from .backends import Backend, get_backend
+from .backends import Backend, dtype_name, get_backend
 from .functions import cross_entropy_error, softmax
 from .gradient import numerical_gradient
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
@@ -124,6 +124,7 @@ class TwoLayerNet:
         self.layers[f"{activation.capitalize()}1"] = ACTIVATIONS[activation]()
         self.layers["Affine2"] = Affine.bound(self._params, "W2", "b2", name="Affine2")
         self.last_layer = SoftmaxWithLoss()
+        self.history: Any = None  # set by xpnet.load for a network read from a checkpoint
 
     def _init_params(self, shapes: Mapping[str, tuple[int, ...]], seed: int | None) -> dict[str, Array]:
         rng = default_rng(seed)
@@ -176,7 +177,7 @@ class TwoLayerNet:
             "output_size": self.output_size,
             "weight_init_std": self.weight_init_std,
             "activation": self.activation,
-            "dtype": str(self.dtype).rsplit(".", 1)[-1],
+            "dtype": dtype_name(self.dtype),
         }
 
     def to(self, backend: Any = None, device: Any = None, dtype: Any = None) -> "TwoLayerNet":

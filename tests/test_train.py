@@ -1,0 +1,144 @@
+"""The training loop: learning, determinism, resume, early stopping, divergence, the book's full run."""
+
+import secrets
+
+import numpy as np
+import pytest
+from conftest import to_np
+
+from xpnet import TrainingDiverged, TwoLayerNet
+from xpnet.train import Trainer, train
+
+
+def _blobs(n=600, d=12, k=3, seed=0):
+    """Separable clusters as uint8 'images' (N, d) and int labels, plus a test split."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(40, 215, size=(k, d))
+    t = rng.integers(0, k, size=n + 200)
+    x = np.clip(centers[t] + rng.normal(scale=25, size=(n + 200, d)), 0, 255).astype(np.uint8)
+    return (x[:n], t[:n]), (x[n:], t[n:])
+
+
+def test_training_learns_on_every_backend(backend):
+    train_data, test_data = _blobs()
+    net = TwoLayerNet(12, 8, 3, 0.1, backend=backend, dtype="float32", seed=0)
+    h = train(net, train_data, test_data, iters=120, batch_size=20, lr=0.5, seed=1)
+    assert h.iterations == 120 and len(h.train_loss) == 120
+    assert h.eval_iters == [30, 60, 90, 120]  # one epoch = 600 // 20 steps
+    assert len(h.train_acc) == len(h.test_acc) == 4
+    assert np.mean(h.train_loss[-20:]) < 0.5 * np.mean(h.train_loss[:5])
+    assert h.test_acc[-1] > 0.9
+    assert h.stop_reason == "completed" and h.train_time > 0 and h.iters_per_sec > 0
+    assert all(v.dtype == backend.xp.float32 for v in net.params.values())
+
+
+def test_same_seed_same_run_and_float_input_equals_uint8():
+    train_data, test_data = _blobs()
+    runs = []
+    for x_tr in (train_data[0], train_data[0] / 255.0, train_data[0]):
+        net = TwoLayerNet(12, 8, 3, 0.1, dtype="float64", seed=0)
+        h = train(net, (x_tr, train_data[1]), test_data, iters=60, batch_size=20, lr=0.5, seed=4)
+        runs.append((h.train_loss, to_np(net.params["W1"])))
+    assert runs[0][0] == runs[2][0]  # bit-identical losses for the same seed
+    np.testing.assert_array_equal(runs[0][1], runs[2][1])
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-10)  # uint8/255 on the device == float input
+
+
+def test_one_hot_labels_are_accepted():
+    (x, t), test_data = _blobs()
+    net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    h = train(net, (x, np.eye(3)[t]), test_data, iters=30, batch_size=20, lr=0.5, seed=1)
+    assert h.iterations == 30
+
+
+def test_resume_equals_uninterrupted_run():
+    train_data, test_data = _blobs()
+    full_net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    full = Trainer(full_net, train_data, test_data, batch_size=20, lr=0.5, seed=9)
+    full.run(95)
+    part_net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    part = Trainer(part_net, train_data, test_data, batch_size=20, lr=0.5, seed=9)
+    part.run(47)
+    assert part.history.iterations == 47
+    state = part.state()
+    resumed_net = TwoLayerNet(12, 8, 3, params={k: to_np(v) for k, v in part_net.params.items()})
+    resumed = Trainer(resumed_net, train_data, test_data, batch_size=20, lr=0.5, seed=9)
+    resumed.load_state(state)
+    resumed.run(95)
+    assert resumed.history.train_loss == full.history.train_loss
+    for key in full_net.params:
+        np.testing.assert_array_equal(to_np(resumed_net.params[key]), to_np(full_net.params[key]))
+
+
+def test_request_stop_interrupts_cleanly():
+    train_data, test_data = _blobs()
+    net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    trainer = Trainer(net, train_data, test_data, batch_size=20, lr=0.5, seed=1)
+    h = trainer.run(1000, on_progress=lambda done, loss: trainer.request_stop())
+    assert h.stop_reason == "interrupted"
+    assert h.iterations == 30  # the first report comes at the first evaluation (epoch of 30 steps)
+    assert all(np.isfinite(to_np(v)).all() for v in net.params.values())
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_good_parameters():
+    train_data, test_data = _blobs()
+    net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    trainer = Trainer(net, train_data, test_data, batch_size=20, lr=1e300, seed=1)
+    with pytest.raises(TrainingDiverged, match=r"iteration \d+ .*smaller learning rate"):
+        trainer.run(200)
+    assert trainer.history.stop_reason == "diverged"
+    assert all(np.isfinite(to_np(v)).all() for v in net.params.values())
+
+
+def test_early_stopping_restores_the_best_parameters():
+    train_data, test_data = _blobs()
+    net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    trainer = Trainer(net, train_data, test_data, batch_size=20, lr=0.5, seed=1, val_split=0.2, patience=2, eval_every=5)
+    h = trainer.run(2000)
+    assert h.stop_reason == "early_stopping"
+    assert h.iterations < 2000
+    assert len(h.val_acc) == len(h.eval_iters)
+    best = int(np.argmax(h.val_acc))
+    assert h.best_iter == h.eval_iters[best]
+    assert trainer.accuracy(trainer.val) == pytest.approx(h.val_acc[best])
+    assert trainer.train_set.n == 480 and trainer.val.n == 120
+
+
+def test_numerical_gradient_training_for_tiny_nets():
+    train_data, test_data = _blobs(d=4, n=200)
+    net = TwoLayerNet(4, 3, 3, 0.1, seed=0)
+    h = train(net, train_data, test_data, iters=10, batch_size=10, lr=0.5, seed=1, gradient="numerical")
+    assert h.iterations == 10 and all(np.isfinite(h.train_loss))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "data_fn", "match"),
+    [
+        ({}, lambda d: ((d[0][0][:10], d[0][1]), d[1]), "10 training images but 600 training labels"),
+        ({}, lambda d: ((d[0][0], d[0][1] + 5), d[1]), r"labels must lie in 0\.\.2"),
+        ({}, lambda d: ((d[0][0][:, :5], d[0][1]), d[1]), r"shape \(N, 12\)"),
+        ({}, lambda d: ((d[0][0], d[0][1].astype(float)), d[1]), "must be integers"),
+        ({"batch_size": 0}, lambda d: d, "batch_size must be a positive int"),
+        ({"val_split": 1.0}, lambda d: d, "val_split must be in"),
+        ({"patience": 3}, lambda d: d, "patience needs"),
+        ({"gradient": "magic"}, lambda d: d, "gradient must be"),
+    ],
+)
+def test_bad_training_input(kwargs, data_fn, match):
+    train_data, test_data = data_fn(_blobs())
+    with pytest.raises((ValueError, TypeError), match=match):
+        Trainer(TwoLayerNet(12, 8, 3, seed=0), train_data, test_data, **kwargs)
+
+
+@pytest.mark.slow
+def test_book_run_reaches_965_percent_for_any_seed():
+    """The book's chapter-5 run: 784-50-10 ReLU, lr 0.1, batch 100, 10,000 iterations, NumPy float32."""
+    from xpnet.datasets import load_mnist_uint8
+
+    seed = secrets.randbelow(2**31)
+    (x, t), (xt, tt) = load_mnist_uint8()
+    net = TwoLayerNet(784, 50, 10, dtype="float32", seed=seed)
+    h = train(net, (x, t), (xt, tt), iters=10_000, seed=seed)
+    print(f"seed {seed}: test accuracy {h.final_test_acc:.4f}, train {h.train_acc[-1]:.4f}, {h.wall_time:.1f} s")
+    assert len(h.eval_iters) == 17
+    assert h.final_test_acc >= 0.965, f"seed {seed}: test accuracy {h.final_test_acc}"

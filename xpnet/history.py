@@ -1,0 +1,118 @@
+"""What a training run recorded: loss per iteration, accuracies per evaluation, timings."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EvalRecord", "History", "atomic_write_bytes"]
+
+
+@dataclass(frozen=True)
+class EvalRecord:
+    """One evaluation point, passed to ``on_eval`` callbacks."""
+
+    iteration: int
+    epoch: float
+    loss: float
+    train_acc: float
+    test_acc: float | None
+    val_acc: float | None
+
+
+@dataclass
+class History:
+    """Training history (plain Python values, JSON-serialisable).
+
+    Attributes
+    ----------
+    train_loss : list of float
+        Mini-batch loss at every iteration (from the forward pass of that step).
+    eval_iters : list of int
+        Iterations (1-based counts of completed steps) at which accuracies were measured.
+    train_acc, test_acc, val_acc : list of float
+        Accuracies at those points (``test_acc``/``val_acc`` empty when there is no such set).
+    train_time, eval_time : float
+        Seconds spent in training steps and in evaluation.
+    best_iter : int or None
+        With a validation split: the evaluation point whose parameters were kept.
+    stop_reason : str
+        ``"completed"``, ``"early_stopping"``, ``"interrupted"`` or ``"diverged"``.
+    config : dict
+        The run's settings (network, backend, dtype, batch size, learning rate, seed, ...).
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    eval_iters: list[int] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    train_time: float = 0.0
+    eval_time: float = 0.0
+    best_iter: int | None = None
+    stop_reason: str = ""
+    notes: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def iterations(self) -> int:
+        """Number of completed training steps."""
+        return len(self.train_loss)
+
+    @property
+    def wall_time(self) -> float:
+        """Seconds spent training and evaluating."""
+        return self.train_time + self.eval_time
+
+    @property
+    def iters_per_sec(self) -> float:
+        """Training steps per second of training time (evaluation excluded)."""
+        return self.iterations / self.train_time if self.train_time > 0 else 0.0
+
+    @property
+    def final_test_acc(self) -> float | None:
+        """Test accuracy at the last evaluation, or None."""
+        return self.test_acc[-1] if self.test_acc else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict with the derived figures (iterations, wall time, throughput) added."""
+        out = asdict(self)
+        out["train_loss"] = [x if math.isfinite(x) else str(x) for x in self.train_loss]
+        out.update(iterations=self.iterations, wall_time=self.wall_time, iters_per_sec=self.iters_per_sec)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "History":
+        """Inverse of :meth:`to_dict` (derived figures are ignored)."""
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        kwargs["train_loss"] = [float(x) for x in kwargs.get("train_loss", [])]
+        return cls(**kwargs)
+
+    def save_json(self, path: str | os.PathLike) -> None:
+        """Write the history as JSON, atomically (a crash never leaves a half-written file)."""
+        atomic_write_bytes(path, json.dumps(self.to_dict(), indent=1).encode())
+
+    @classmethod
+    def load_json(cls, path: str | os.PathLike) -> "History":
+        """Read a history written by :meth:`save_json`."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,386 @@
+"""The book's mini-batch SGD loop (chapter 5.7.4) on any backend, device and dtype.
+
+The dataset is copied to the device once (images may stay uint8 there and are converted
+per batch); batch indices come from a seeded host generator; the loss of each step comes
+from that step's own forward pass and stays on the device until a logging point; nothing
+is printed here (callbacks report progress).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from . import _compat
+from ._threads import thread_limit
+from .errors import TrainingDiverged
+from .history import EvalRecord, History
+from .optim import SGD
+
+__all__ = ["EvalRecord", "History", "Trainer", "train"]
+
+Array = Any
+
+#: Steps between two reads of the pending losses (divergence check, progress report).
+FLUSH_EVERY = 100
+
+
+def _host_labels(t: Any, n_classes: int, name: str) -> np.ndarray:
+    t = np.asarray(_compat.to_numpy(t))
+    if t.ndim == 2:
+        if t.shape[1] != n_classes:
+            raise ValueError(f"train: {name} one-hot width {t.shape[1]} does not match the network's {n_classes} outputs")
+        t = np.argmax(t, axis=1)
+    if t.ndim != 1:
+        raise ValueError(f"train: {name} must be labels (N,) or one-hot (N, {n_classes}), got shape {t.shape}")
+    if not np.issubdtype(t.dtype, np.integer):
+        raise TypeError(f"train: {name} labels must be integers, got dtype {t.dtype}")
+    if t.size and (t.min() < 0 or t.max() >= n_classes):
+        raise ValueError(f"train: {name} labels must lie in 0..{n_classes - 1}, got values in {t.min()}..{t.max()}")
+    return t.astype(np.int64, copy=False)
+
+
+def _host_images(x: Any, width: int, name: str) -> np.ndarray:
+    x = np.asarray(_compat.to_numpy(x))
+    if x.ndim < 2 or int(np.prod(x.shape[1:])) != width:
+        raise ValueError(f"train: {name} must have shape (N, {width}) or (N, ...) with {width} values per sample, got {x.shape}")
+    if not (x.dtype == np.uint8 or np.issubdtype(x.dtype, np.floating)):
+        raise TypeError(f"train: {name} must be uint8 pixels or floats, got dtype {x.dtype}")
+    if x.shape[0] == 0:
+        raise ValueError(f"train: {name} is empty")
+    return x.reshape(x.shape[0], width)
+
+
+class _DeviceSet:
+    """A labelled set resident on the device: images (uint8 or float) and int64 labels."""
+
+    def __init__(self, trainer: "Trainer", x: np.ndarray, t: np.ndarray) -> None:
+        be = trainer.backend
+        if x.dtype != np.uint8 and x.dtype != np.dtype(trainer.dtype_name):
+            x = x.astype(trainer.dtype_name)
+        self.n = int(x.shape[0])
+        self.x = be.asarray(x, copy=False)
+        self.t = be.asarray(t, copy=False)
+        self.scale = 1.0 / 255.0 if x.dtype == np.uint8 else None
+
+
+class Trainer:
+    """Mini-batch SGD on a network, with evaluation, early stopping and resumable state.
+
+    Parameters
+    ----------
+    network : TwoLayerNet
+        Trained in place (its ``params`` entries are replaced each step).
+    train_data : (x, t)
+        Host arrays: images (N, D) or (N, ...) as uint8 pixels (scaled by 1/255 on the
+        device) or floats; labels (N,) integers or one-hot (N, K).
+    test_data : (x, t), optional
+        Evaluated at every evaluation point, never used to choose anything.
+    batch_size : int
+        Samples per step, drawn uniformly with replacement (the book's ``np.random.choice``).
+    lr : float
+        SGD learning rate (ignored when ``optimizer`` is given).
+    seed : int, optional
+        Seed of the batch generator and the validation split; None draws one (recorded in
+        ``history.config`` so the run can be repeated).
+    eval_every : int, optional
+        Steps between evaluations; default one epoch (``max(N // batch_size, 1)``).
+    gradient : {"backprop", "numerical"}
+        How gradients are computed (numerical is for tiny networks only).
+    val_split : float
+        Fraction of the training set held out for validation (0 for none).
+    patience : int, optional
+        Stop after this many evaluations without a better validation accuracy (needs a
+        validation split); the best parameters are restored at the end.
+    eval_batch_size : int
+        Samples per evaluation chunk (bounds memory).
+    train_threads, eval_threads : int or None
+        Native thread limits for training steps (None: no limit) and for evaluation (None:
+        every core). One thread suits the small training matmuls; evaluation gains from more.
+    """
+
+    def __init__(
+        self,
+        network: Any,
+        train_data: tuple[Any, Any],
+        test_data: tuple[Any, Any] | None = None,
+        *,
+        batch_size: int = 100,
+        lr: float = 0.1,
+        seed: int | None = None,
+        eval_every: int | None = None,
+        gradient: str = "backprop",
+        optimizer: Any = None,
+        val_split: float = 0.0,
+        patience: int | None = None,
+        eval_batch_size: int = 10_000,
+        train_threads: int | None = 1,
+        eval_threads: int | None = None,
+    ) -> None:
+        self.network = network
+        self.backend = network.backend
+        self.dtype_name = network.config["dtype"]
+        self._check_settings(batch_size, gradient, val_split, patience, eval_batch_size, eval_every)
+        self.optimizer = optimizer if optimizer is not None else SGD(lr)
+        self.seed = secrets.randbits(31) if seed is None else int(seed)
+        self.batch_size, self.gradient, self.eval_batch_size = batch_size, gradient, eval_batch_size
+        self.val_split, self.patience = float(val_split), patience
+        self.train_threads, self.eval_threads = train_threads, eval_threads
+        k, width = network.output_size, network.input_size
+        x_tr = _host_images(train_data[0], width, "training images")
+        t_tr = _host_labels(train_data[1], k, "training labels")
+        if len(x_tr) != len(t_tr):
+            raise ValueError(f"train: {len(x_tr)} training images but {len(t_tr)} training labels")
+        self.val: _DeviceSet | None = None
+        if self.val_split > 0:
+            order = np.random.default_rng([self.seed, 2]).permutation(len(x_tr))
+            n_val = max(1, int(round(len(x_tr) * self.val_split)))
+            if n_val >= len(x_tr):
+                raise ValueError(f"train: val_split {val_split} leaves no training data")
+            val_idx, tr_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+            self.val = _DeviceSet(self, x_tr[val_idx], t_tr[val_idx])
+            x_tr, t_tr = x_tr[tr_idx], t_tr[tr_idx]
+        self.train_set = _DeviceSet(self, x_tr, t_tr)
+        self.test: _DeviceSet | None = None
+        if test_data is not None:
+            x_te = _host_images(test_data[0], width, "test images")
+            t_te = _host_labels(test_data[1], k, "test labels")
+            if len(x_te) != len(t_te):
+                raise ValueError(f"train: {len(x_te)} test images but {len(t_te)} test labels")
+            self.test = _DeviceSet(self, x_te, t_te)
+        self.eval_every = eval_every or max(self.train_set.n // batch_size, 1)
+        self.rng = np.random.default_rng([self.seed, 1])
+        self.history = History(config=self._config())
+        self._stop = False
+        self._best: tuple[float, int, dict[str, Array]] | None = None
+        self._bad_evals = 0
+        self._last_good: dict[str, Array] = dict(network.params)
+
+    @staticmethod
+    def _check_settings(batch_size: int, gradient: str, val_split: float, patience: int | None, eval_bs: int, eval_every: int | None) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"train: batch_size must be a positive int, got {batch_size!r}")
+        if gradient not in ("backprop", "numerical"):
+            raise ValueError(f"train: gradient must be 'backprop' or 'numerical', got {gradient!r}")
+        if not 0.0 <= val_split < 1.0:
+            raise ValueError(f"train: val_split must be in [0, 1), got {val_split}")
+        if patience is not None and (patience < 1 or val_split <= 0):
+            raise ValueError("train: patience needs a positive int and a validation split (val_split > 0)")
+        if eval_bs < 1 or (eval_every is not None and eval_every < 1):
+            raise ValueError("train: eval_batch_size and eval_every must be positive")
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "network": self.network.config,
+            "backend": self.backend.name,
+            "device": str(self.backend.device),
+            "batch_size": self.batch_size,
+            "lr": getattr(self.optimizer, "lr", None),
+            "seed": self.seed,
+            "eval_every": self.eval_every,
+            "gradient": self.gradient,
+            "val_split": self.val_split,
+            "patience": self.patience,
+            "train_size": self.train_set.n,
+        }
+
+    # --- state for checkpoints and resuming --------------------------------------
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable state that, with the network's parameters, resumes this run exactly."""
+        best = None if self._best is None else {"val_acc": self._best[0], "iteration": self._best[1]}
+        return {
+            "rng": self.rng.bit_generator.state,
+            "history": self.history.to_dict(),
+            "bad_evals": self._bad_evals,
+            "best": best,
+        }
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state` of an earlier run with the same settings and parameters."""
+        self.rng.bit_generator.state = state["rng"]
+        config = self.history.config
+        self.history = History.from_dict(state["history"])
+        self.history.config = config
+        self._bad_evals = int(state.get("bad_evals", 0))
+        best = state.get("best")
+        if best is not None:
+            self._best = (float(best["val_acc"]), int(best["iteration"]), dict(self.network.params))
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current step (safe from a signal handler)."""
+        self._stop = True
+
+    # --- the loop --------------------------------------------------------------------
+    def _batch(self, idx: np.ndarray) -> tuple[Array, Array]:
+        xp, s = self.backend.xp, self.train_set
+        idx_d = xp.asarray(idx, device=self.backend.device)
+        xb = xp.take(s.x, idx_d, axis=0)
+        if s.scale is not None:
+            xb = xp.astype(xb, self.network.dtype) * s.scale
+        return xb, xp.take(s.t, idx_d, axis=0)
+
+    def _step(self, xb: Array, tb: Array) -> Array:
+        net = self.network
+        if self.gradient == "backprop":
+            loss, grads = net.loss_and_gradient(xb, tb, validate=False)
+        else:
+            grads = net.numerical_gradient(xb, tb)
+            loss = net.loss(xb, tb, validate=False)
+        self.optimizer.update(net.params, grads)
+        return loss
+
+    def _flush(self, pending: list[Array]) -> None:
+        """Read the pending device losses back (one transfer), then check them."""
+        if not pending:
+            return
+        values = _compat.to_numpy(self.backend.xp.stack(pending)).astype(float).tolist()
+        first = len(self.history.train_loss)
+        self.history.train_loss.extend(values)
+        pending.clear()
+        bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+        if bad:
+            it = first + bad[0] + 1
+            self.network.params = self._last_good
+            self.history.stop_reason = "diverged"
+            raise TrainingDiverged(
+                f"training diverged: the loss became {values[bad[0]]} at iteration {it} "
+                f"(learning rate {self._config()['lr']}); try a smaller learning rate, e.g. --lr 0.1"
+            )
+
+    def run(
+        self,
+        iters: int,
+        *,
+        on_progress: Callable[[int, float], None] | None = None,
+        on_eval: Callable[[EvalRecord], None] | None = None,
+    ) -> History:
+        """Train until ``iters`` steps in total have been done (counting steps of a resumed run).
+
+        Parameters
+        ----------
+        iters : int
+            Total number of steps.
+        on_progress : callable, optional
+            ``on_progress(steps_done, mean_recent_loss)`` every ``FLUSH_EVERY`` steps.
+        on_eval : callable, optional
+            ``on_eval(EvalRecord)`` at every evaluation point.
+
+        Raises
+        ------
+        TrainingDiverged
+            The loss became NaN or infinite; the parameters of the last finite check are restored.
+        """
+        if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
+            raise ValueError(f"train: iters must be a non-negative int, got {iters!r}")
+        self.history.config["iters"] = iters
+        self._stop = False
+        start = self.history.iterations
+        pending: list[Array] = []
+        n = self.train_set.n
+        self.history.stop_reason = "running"
+        with warnings.catch_warnings(), thread_limit(self.train_threads):
+            # overflow in a diverging run is reported by the divergence check, not as warnings
+            warnings.simplefilter("ignore", RuntimeWarning)
+            tic = time.perf_counter()
+            it = start
+            while it < iters and not self._stop:
+                pending.append(self._step(*self._batch(self.rng.integers(0, n, size=self.batch_size))))
+                it += 1
+                at_eval = it % self.eval_every == 0 or it == iters
+                if not (at_eval or it % FLUSH_EVERY == 0):
+                    continue
+                self._flush(pending)
+                self.history.train_time += time.perf_counter() - tic
+                if on_progress is not None:
+                    recent = self.history.train_loss[-FLUSH_EVERY:]
+                    on_progress(it, sum(recent) / len(recent))
+                if at_eval and self._evaluate(it, on_eval):
+                    break
+                self._last_good = dict(self.network.params)
+                tic = time.perf_counter()
+            if pending:  # stopped between two flushes
+                self._flush(pending)
+                self.history.train_time += time.perf_counter() - tic
+        self._finish(iters)
+        return self.history
+
+    def _finish(self, iters: int) -> None:
+        if self._stop and self.history.iterations < iters:
+            self.history.stop_reason = "interrupted"
+        elif self.history.stop_reason == "running":
+            self.history.stop_reason = "completed"
+        if self._best is not None and self.history.stop_reason in ("completed", "early_stopping"):
+            self.network.params = self._best[2]
+            self.history.best_iter = self._best[1]
+
+    def _evaluate(self, done: int, on_eval: Callable[[EvalRecord], None] | None) -> bool:
+        """Measure accuracies; returns True when early stopping ends the run."""
+        tic = time.perf_counter()
+        with thread_limit(self.eval_threads or os.cpu_count()):
+            train_acc = self.accuracy(self.train_set)
+            test_acc = self.accuracy(self.test) if self.test else None
+            val_acc = self.accuracy(self.val) if self.val else None
+        h = self.history
+        h.eval_iters.append(done)
+        h.train_acc.append(train_acc)
+        if test_acc is not None:
+            h.test_acc.append(test_acc)
+        stop = False
+        if val_acc is not None:
+            h.val_acc.append(val_acc)
+            if self._best is None or val_acc > self._best[0]:
+                self._best = (val_acc, done, dict(self.network.params))
+                self._bad_evals = 0
+            else:
+                self._bad_evals += 1
+                if self.patience is not None and self._bad_evals >= self.patience:
+                    h.stop_reason = "early_stopping"
+                    stop = True
+        h.eval_time += time.perf_counter() - tic
+        if on_eval is not None:
+            since = h.train_loss[-min(self.eval_every, len(h.train_loss)) :]
+            on_eval(EvalRecord(done, done / self.eval_every, sum(since) / len(since), train_acc, test_acc, val_acc))
+        return stop
+
+    def accuracy(self, data: _DeviceSet) -> float:
+        """Accuracy of the network on a device-resident set, in chunks (one host read at the end)."""
+        xp, net = self.backend.xp, self.network
+        total = None
+        for lo in range(0, data.n, self.eval_batch_size):
+            hi = min(lo + self.eval_batch_size, data.n)
+            xb = data.x[lo:hi, ...]
+            if data.scale is not None:
+                xb = xp.astype(xb, net.dtype) * data.scale
+            pred = xp.argmax(net.predict(xb), axis=1)
+            hits = xp.count_nonzero(pred == data.t[lo:hi])
+            total = hits if total is None else total + hits
+        return int(total) / data.n
+
+
+def train(
+    network: Any,
+    train_data: tuple[Any, Any],
+    test_data: tuple[Any, Any] | None = None,
+    *,
+    iters: int = 10_000,
+    on_progress: Callable[[int, float], None] | None = None,
+    on_eval: Callable[[EvalRecord], None] | None = None,
+    **settings: Any,
+) -> History:
+    """Train ``network`` with mini-batch SGD; see :class:`Trainer` for the settings.
+
+    The book's run is ``train(TwoLayerNet(784, 50, 10), (x_train, t_train), (x_test, t_test))``:
+    10,000 steps of batch 100 at lr 0.1, accuracies once per epoch (600 steps).
+
+    Returns
+    -------
+    History
+    """
+    return Trainer(network, train_data, test_data, **settings).run(iters, on_progress=on_progress, on_eval=on_eval)
