@@ -25,7 +25,7 @@ Array = Any
 
 def is_array(x: object) -> bool:
     """True for an array of any array-API library (Python scalars are not arrays)."""
-    return array_api_compat.is_array_api_obj(x)
+    return type(x) is np.ndarray or array_api_compat.is_array_api_obj(x)
 
 
 def backend_name(x: Array) -> str:
@@ -53,6 +53,8 @@ def namespace(*arrays: Array | None, where: str | None = None) -> Any:
     ValueError
         If the arrays live on two different devices.
     """
+    if all(type(a) is np.ndarray for a in arrays) and arrays:
+        return _NUMPY  # the hot path of NumPy training steps: nothing to compare
     present = [a for a in arrays if a is not None and is_array(a)]
     prefix = f"{where}: " if where else ""
     if not present:
@@ -67,7 +69,7 @@ def namespace(*arrays: Array | None, where: str | None = None) -> Any:
             "move them to one backend first (e.g. xpnet.backends.get_backend(name).asarray(x))"
         ) from exc
     if xp is _NUMPY_COMPAT:
-        xp = _fast_numpy()
+        xp = _NUMPY
     if len(present) > 1:
         first = array_api_compat.device(present[0])
         for other in present[1:]:
@@ -87,6 +89,9 @@ def _fast_numpy() -> Any:
     """NumPy itself where it implements the standard (2.1+, fewer wrapper layers), else the compat wrapper."""
     major, minor = (int(p) for p in np.__version__.split(".")[:2])
     return np if (major, minor) >= (2, 1) else _NUMPY_COMPAT
+
+
+_NUMPY = _fast_numpy()
 
 
 def device(x: Array) -> Any:
@@ -131,7 +136,7 @@ def compat_namespace(name: str) -> Any:
     array_api_strict implement the standard themselves.
     """
     if name == "numpy":
-        return _fast_numpy()
+        return _NUMPY
     if name in ("cupy", "torch"):
         importlib.import_module(name)
         return importlib.import_module(f"array_api_compat.{name}")

@@ -58,8 +58,12 @@ def sigmoid(x: Array) -> Array:
     ----------
     x : array, any shape, real floating
     """
-    xp = _float_input(x, "sigmoid")
-    e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
+    return stable_sigmoid(_float_input(x, "sigmoid"), x)
+
+
+def stable_sigmoid(xp: Any, x: Array) -> Array:
+    """Sigmoid without input checks, through ``exp(-|x|)`` so nothing overflows."""
+    e = xp.exp(-xp.abs(x))  # in (0, 1]
     return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 

@@ -11,11 +11,19 @@ from typing import Any
 
 from . import _compat
 from ._validate import describe, labels_to_one_hot, require_array, require_floating, require_nonempty
-from .functions import sigmoid
+from .functions import stable_sigmoid
 
 __all__ = ["AddLayer", "Affine", "MulLayer", "Relu", "Sigmoid", "SoftmaxWithLoss"]
 
 Array = Any
+
+
+def _float_namespace(x: Any, where: str) -> Any:
+    """Namespace of ``x`` after checking it is a floating array."""
+    require_array(x, where, "x")
+    xp = _compat.namespace(x)
+    require_floating(xp, x, where, "x")
+    return xp
 
 
 def _require_forward(layer: object, state: object) -> None:
@@ -68,28 +76,35 @@ class Relu:
     """ReLU layer: ``forward`` keeps positive entries, ``backward`` passes ``dout`` where ``x > 0``."""
 
     def __init__(self) -> None:
-        self._mask: Array | None = None
+        self._positive: Array | None = None
 
     @property
     def mask(self) -> Array | None:
-        """Boolean array, True where the last ``forward`` input was ``<= 0`` (the book's ``mask``)."""
-        return self._mask
+        """Boolean array, True where the last ``forward`` input was not positive (the book's ``mask``)."""
+        if self._positive is None:
+            return None
+        return _compat.namespace(self._positive).logical_not(self._positive)
 
     def forward(self, x: Array) -> Array:
         """``x`` : array, any shape, real floating. Returns ``max(x, 0)``, same shape and dtype."""
-        require_array(x, "Relu.forward", "x")
-        xp = _compat.namespace(x)
-        require_floating(xp, x, "Relu.forward", "x")
-        self._mask = x <= 0
-        return xp.where(self._mask, 0.0, x)
+        return self._forward(_float_namespace(x, "Relu.forward"), x)
+
+    def _forward(self, xp: Any, x: Array) -> Array:
+        """Unchecked forward (inputs validated by the caller)."""
+        self._positive = x > 0
+        return xp.maximum(x, 0.0)
 
     def backward(self, dout: Array) -> Array:
         """``dout`` : array of the forward input's shape. Returns ``dout`` zeroed where ``x <= 0``."""
-        _require_forward(self, self._mask)
-        xp = _compat.namespace(dout, self._mask, where="Relu.backward")
-        if tuple(dout.shape) != tuple(self._mask.shape):
-            raise ValueError(f"Relu.backward: dout has shape {tuple(dout.shape)}, forward saw {tuple(self._mask.shape)}")
-        return xp.where(self._mask, 0.0, dout)
+        _require_forward(self, self._positive)
+        xp = _compat.namespace(dout, self._positive, where="Relu.backward")
+        if tuple(dout.shape) != tuple(self._positive.shape):
+            raise ValueError(f"Relu.backward: dout has shape {tuple(dout.shape)}, forward saw {tuple(self._positive.shape)}")
+        return self._backward(xp, dout)
+
+    def _backward(self, xp: Any, dout: Array) -> Array:
+        """Unchecked backward."""
+        return xp.where(self._positive, dout, 0.0)
 
     def __repr__(self) -> str:
         return "Relu()"
@@ -108,13 +123,21 @@ class Sigmoid:
 
     def forward(self, x: Array) -> Array:
         """``x`` : array, any shape, real floating. Returns ``sigmoid(x)``."""
-        self._out = sigmoid(x)
+        return self._forward(_float_namespace(x, "Sigmoid.forward"), x)
+
+    def _forward(self, xp: Any, x: Array) -> Array:
+        """Unchecked forward (inputs validated by the caller)."""
+        self._out = stable_sigmoid(xp, x)
         return self._out
 
     def backward(self, dout: Array) -> Array:
         """``dout`` : array of the forward output's shape. Returns ``dout * (1 - y) * y``."""
         _require_forward(self, self._out)
-        _compat.namespace(dout, self._out, where="Sigmoid.backward")
+        xp = _compat.namespace(dout, self._out, where="Sigmoid.backward")
+        return self._backward(xp, dout)
+
+    def _backward(self, xp: Any, dout: Array) -> Array:
+        """Unchecked backward."""
         return dout * (1.0 - self._out) * self._out
 
     def __repr__(self) -> str:
@@ -202,26 +225,30 @@ class Affine:
         -------
         array, shape (N, M)
         """
-        W, b = self.W, self.b
-        require_array(x, f"{self.name}.forward", "x")
-        xp = _compat.namespace(x, W, b, where=f"{self.name}.forward")
-        require_floating(xp, x, f"{self.name}.forward", "x")
+        W = self.W
+        where = f"{self.name}.forward"
+        require_array(x, where, "x")
+        xp = _compat.namespace(x, W, self.b, where=where)
+        require_floating(xp, x, where, "x")
         if x.ndim < 1:
-            raise ValueError(f"{self.name}.forward: x must have a batch axis, got a 0-d array")
-        self._x_shape = tuple(x.shape)
-        n = int(x.shape[0])
+            raise ValueError(f"{where}: x must have a batch axis, got a 0-d array")
         d = 1
         for s in x.shape[1:]:
             d *= int(s)
-        if x.ndim != 2:
-            x = xp.reshape(x, (n, d))
         if d != W.shape[0]:
             raise ValueError(
-                f"{self.name}.forward: input of shape {self._x_shape} has {d} features per sample, "
+                f"{where}: input of shape {tuple(x.shape)} has {d} features per sample, "
                 f"but W has shape {tuple(W.shape)} and expects {W.shape[0]}"
             )
+        return self._forward(xp, x)
+
+    def _forward(self, xp: Any, x: Array) -> Array:
+        """Unchecked forward (inputs validated by the caller)."""
+        self._x_shape = tuple(x.shape)
+        if x.ndim != 2:
+            x = xp.reshape(x, (self._x_shape[0], -1))
         self._x = x
-        return x @ W + b
+        return x @ self.W + self.b
 
     def backward(self, dout: Array, *, compute_dx: bool = True) -> Array | None:
         """Gradients of the last ``forward``.
@@ -243,12 +270,16 @@ class Affine:
             raise ValueError(
                 f"{self.name}.backward: dout has shape {tuple(dout.shape)}, expected {(self._x.shape[0], W.shape[1])}"
             )
+        return self._backward(xp, dout, compute_dx)
+
+    def _backward(self, xp: Any, dout: Array, compute_dx: bool = True) -> Array | None:
+        """Unchecked backward: sets ``dW`` and ``db``, returns ``dx`` (or None)."""
         self.dW = self._x.T @ dout
         self.db = xp.sum(dout, axis=0)
         if not compute_dx:
             return None
-        dx = dout @ W.T
-        return xp.reshape(dx, self._x_shape) if dx.ndim != len(self._x_shape) else dx
+        dx = dout @ self.W.T
+        return xp.reshape(dx, self._x_shape) if len(self._x_shape) != 2 else dx
 
     def __repr__(self) -> str:
         return f"{self.name}(W={tuple(self.W.shape)}, b={tuple(self.b.shape)})"
@@ -295,20 +326,31 @@ class SoftmaxWithLoss:
         xp = _compat.namespace(x, t, where=where)
         require_floating(xp, x, where, "x")
         require_nonempty(x, where, "x")
-        self._x_shape = tuple(x.shape)
         x2, onehot = labels_to_one_hot(xp, x, t, where, validate=validate)
-        shifted = x2 - xp.max(x2, axis=-1, keepdims=True)
-        log_y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
-        n = int(x2.shape[0])
-        self._y = xp.exp(log_y)
+        loss = self._forward(xp, x2, onehot)
+        self._x_shape = tuple(x.shape)
+        return loss
+
+    def _forward(self, xp: Any, x: Array, onehot: Array) -> Array:
+        """Unchecked forward on 2-D scores (N, K) and one-hot targets of the same shape."""
+        shifted = x - xp.max(x, axis=-1, keepdims=True)
+        e = xp.exp(shifted)
+        s = xp.sum(e, axis=-1, keepdims=True)
+        n = int(x.shape[0])
+        self._x_shape = tuple(x.shape)
+        self._y = e / s
         self._t = onehot
-        self._loss = -xp.sum(onehot * log_y) / n
+        # mean of -sum(t * log_softmax(x)) with log_softmax = shifted - log(s)
+        self._loss = (xp.sum(onehot * (xp.log(s) - shifted))) / n
         return self._loss
 
     def backward(self, dout: Any = 1) -> Array:
         """Gradient with respect to the scores: ``(y - t) / N * dout``, shape of the forward ``x``."""
         _require_forward(self, self._y)
-        xp = _compat.namespace(self._y)
+        return self._backward(_compat.namespace(self._y), dout)
+
+    def _backward(self, xp: Any, dout: Any = 1) -> Array:
+        """Unchecked backward."""
         n = int(self._y.shape[0])
         scale = dout / n if not _compat.is_array(dout) else dout * (1.0 / n)
         dx = (self._y - self._t) * scale

@@ -214,13 +214,22 @@ class TwoLayerNet:
         xp = _compat.namespace(scores, t, where=where)
         return labels_to_one_hot(xp, scores, t, where, validate=validate)[1]
 
+    def _scores(self, x: Array) -> Array:
+        """Forward through the layers; ``x`` already validated by :meth:`_input`."""
+        xp = _compat.namespace(x)
+        for layer in self.layers.values():
+            x = layer._forward(xp, x)
+        return x
+
+    def _loss(self, x: Array, t: Array, where: str, validate: bool) -> Array:
+        scores = self._scores(self._input(x, where))
+        onehot = self._targets(scores, t, where, validate)
+        return self.last_layer._forward(_compat.namespace(scores), scores, onehot)
+
     # --- the book's methods ---------------------------------------------------------
     def predict(self, x: Array) -> Array:
         """Scores (logits) of a batch: ``x`` shape (N, input_size) -> (N, output_size)."""
-        x = self._input(x, "TwoLayerNet.predict")
-        for layer in self.layers.values():
-            x = layer.forward(x)
-        return x
+        return self._scores(self._input(x, "TwoLayerNet.predict"))
 
     def loss(self, x: Array, t: Array, *, validate: bool = True) -> Array:
         """Mean cross-entropy loss (0-d array, on the network's device).
@@ -233,8 +242,7 @@ class TwoLayerNet:
             Check label values (one device-to-host read); a training loop that validated its
             dataset once passes False.
         """
-        scores = self.predict(x)
-        return self.last_layer.forward(scores, t, validate=validate)
+        return self._loss(x, t, "TwoLayerNet.loss", validate)
 
     def accuracy(self, x: Array, t: Array, *, batch_size: int = 10_000) -> float:
         """Fraction of samples whose largest score is the target class, as a Python float.
@@ -303,12 +311,13 @@ class TwoLayerNet:
 
         The first Affine layer skips its input gradient, which nothing needs.
         """
-        loss = self.loss(x, t, validate=validate)
-        dout = self.last_layer.backward(1)
+        loss = self._loss(x, t, "TwoLayerNet.gradient", validate)
+        xp = _compat.namespace(loss)
+        dout = self.last_layer._backward(xp, 1)
         layers = list(self.layers.values())
         for layer in reversed(layers[1:]):
-            dout = layer.backward(dout)
-        layers[0].backward(dout, compute_dx=False)
+            dout = layer._backward(xp, dout)
+        layers[0]._backward(xp, dout, compute_dx=False)
         grads = {}
         for layer in layers:
             if isinstance(layer, Affine):
