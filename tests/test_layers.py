@@ -66,7 +66,7 @@ def test_affine_bias_gradient_book_example(backend):
 def test_softmax_with_loss_gradient_is_y_minus_t(backend):
     t = backend.asarray(np.array([1]))
     for probs in ([0.3, 0.2, 0.5], [0.01, 0.99, 0.0]):
-        scores = backend.asarray([np.log(np.maximum(probs, 1e-300))], dtype="float64")
+        scores = backend.asarray(np.log(np.maximum(probs, 1e-300))[None, :], dtype="float64")
         layer = SoftmaxWithLoss()
         loss = layer.forward(scores, t)
         assert_close(loss, -np.log(probs[1]), rtol=1e-9)

@@ -1,13 +1,14 @@
 """SimpleNet and TwoLayerNet: book values, parity across backends, autograd oracle, one owner per parameter."""
 
 import importlib.util
+import warnings
 
 import numpy as np
 import pytest
 from conftest import assert_close, read_only, to_np
 
 from xpnet import SGD, SimpleNet, TwoLayerNet
-from xpnet.backends import backend_of
+from xpnet.backends import backend_of, get_backend
 
 BOOK_W = [[0.47355232, 0.9977393, 0.84668094], [0.85557411, 0.03563661, 0.69422093]]
 
@@ -111,13 +112,68 @@ def test_sgd_step_is_seen_by_the_layers(backend):
 
 
 def test_params_assignment_is_checked():
+    """Shapes are values (ValueError); dtypes and backends are types (TypeError); devices are values."""
     net = TwoLayerNet(6, 5, 3, seed=0)
     with pytest.raises(ValueError, match=r"params\['W1'\] must keep shape \(6, 5\)"):
         net.params["W1"] = np.zeros((5, 6))
     with pytest.raises(KeyError, match="no parameter 'W3'"):
         net.params["W3"] = np.zeros((6, 5))
-    with pytest.raises(ValueError, match="dtype"):
+    with pytest.raises(TypeError, match=r"params\['b1'\] must keep dtype float64, got dtype float32"):
         net.params["b1"] = np.zeros(5, dtype=np.float32)
+    strict = get_backend("array_api_strict")
+    with pytest.raises(TypeError, match=r"params\['b1'\]: arrays from different backends .*array_api_strict"):
+        net.params["b1"] = strict.asarray(np.zeros(5), dtype="float64")
+    on_device1 = TwoLayerNet(6, 5, 3, seed=0, backend="array_api_strict", device="device1")
+    with pytest.raises(ValueError, match=r"params\['b1'\]: arrays on different devices .*device1"):
+        on_device1.params["b1"] = strict.asarray(np.zeros(5), dtype="float64")
+    net.params["b1"] = np.ones(5)  # a valid replacement is still accepted
+    assert_close(net.params["b1"], np.ones(5))
+
+
+def test_params_of_another_backend_are_rejected_without_warnings():
+    """A strict array into a NumPy net: xpnet's own TypeError, and no cross-library dtype comparison warning."""
+    net = TwoLayerNet(6, 5, 3, seed=0)
+    value = get_backend("array_api_strict").asarray(np.zeros((6, 5)), dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TypeError, match="different backends"):
+            net.params["W1"] = value
+
+
+def test_sizes_accept_numpy_integers_and_store_python_ints():
+    net = TwoLayerNet(np.int64(4), np.int32(3), 2, seed=0)
+    assert (net.input_size, net.hidden_size, net.output_size) == (4, 3, 2)
+    assert all(type(v) is int for v in (net.input_size, net.hidden_size, net.output_size))
+    assert tuple(net.params["W1"].shape) == (4, 3)
+
+
+def test_params_argument_accepts_nested_lists(backend):
+    params = {"W1": [[1.0, -1.0]], "b1": [0.0, 0.5], "W2": [[1.0], [2.0]], "b2": [0.25]}
+    net = TwoLayerNet(1, 2, 1, backend=backend, params=params)
+    for key, value in params.items():
+        assert_close(net.params[key], value)
+        assert backend_of(net.params[key]).name == backend.name
+    assert net.params["W1"].dtype == backend.xp.float64
+
+
+def test_accuracy_checks_labels_and_count_correct_can_skip_host_reads(backend):
+    net = TwoLayerNet(6, 5, 3, backend=backend, seed=0)
+    x, t = _data(backend)
+    n_correct = int(net.count_correct(x, t, batch_size=3))
+    assert net.accuracy(x, t, batch_size=3) == n_correct / 4
+    assert int(net.count_correct(x, t, validate=False)) == n_correct
+    bad = backend.asarray(np.array([0, 1, 2, 7]))
+    with pytest.raises(ValueError, match="labels must lie in 0..2"):
+        net.accuracy(x, bad)
+    net.count_correct(x, bad, validate=False)  # no host read, no check: the caller validated once
+
+
+def test_simple_net_converts_inputs_to_its_dtype(backend):
+    net = SimpleNet(backend.asarray(BOOK_W, dtype="float64"))
+    x32 = backend.asarray([0.6, 0.9], dtype="float32")
+    p = net.predict(x32)
+    assert p.dtype == backend.xp.float64
+    assert_close(p, [1.05414809, 0.63071653, 1.1328074], atol=1e-6)
 
 
 def test_network_never_writes_into_inputs():

@@ -104,7 +104,7 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     from .nets import TwoLayerNet
     from .train import Trainer
 
-    be = backend_from_args(args)
+    be = backend_from_args(args, args.dtype)
     ckpt = None
     saved = None
     if args.resume is not None:
@@ -128,7 +128,8 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     try:
         trainer = Trainer(net, (x_train, t_train), (x_test, t_test), batch_size=s["batch_size"], lr=s["lr"],
                           seed=s["seed"], eval_every=s["eval_every"], gradient=s["gradient"], val_split=s["val_split"],
-                          patience=s["patience"], train_threads=args.threads or 1)
+                          patience=s["patience"], train_threads=args.threads or 1,
+                          eval_threads=args.eval_threads)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if ckpt is not None:

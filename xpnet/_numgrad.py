@@ -28,7 +28,7 @@ def _apply(layer: Any, a: Array, params: Mapping[str, Array], xp: Any) -> Array:
         w_key, b_key = layer.keys
         return a @ params[w_key] + params[b_key]
     if isinstance(layer, Relu):
-        return xp.where(a > 0, a, 0.0)
+        return xp.maximum(a, 0.0)
     if isinstance(layer, Sigmoid):
         return sigmoid(a)
     raise TypeError(f"numerical gradient: unsupported layer {layer!r}")

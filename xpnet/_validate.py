@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+import operator
 from typing import Any
 
 from . import _compat
@@ -31,10 +34,78 @@ def require_floating(xp: Any, x: Array, where: str, name: str) -> None:
         )
 
 
+def require_same_dtype(x: Array, ref: Array, where: str, name: str, ref_name: str) -> None:
+    """Raise TypeError unless ``x`` has ``ref``'s dtype (both of one namespace: no promotion happens)."""
+    if x.dtype != ref.dtype:
+        raise TypeError(
+            f"{where}: {name} has dtype {x.dtype} but {ref_name} has {ref.dtype}; "
+            f"convert it first, e.g. xp.astype({name}, {ref_name}.dtype)"
+        )
+
+
+def require_dout(
+    dout: Any, like: Array, shape: tuple[int, ...], where: str, *, same_dtype_as: tuple[str, Array] | None = None
+) -> Any:
+    """Namespace of a layer's ``dout`` after checking it matches the forward pass.
+
+    ``dout`` must be a floating array of ``like``'s backend and device with shape ``shape``, and
+    of the dtype of ``same_dtype_as = (name, array)`` when given (the layer would promote silently).
+    """
+    if not _compat.is_array(dout):
+        raise TypeError(f"{where}: dout must be an array of shape {shape}, got {describe(dout)}")
+    xp = _compat.namespace(dout, like, where=where)
+    require_floating(xp, dout, where, "dout")
+    if tuple(dout.shape) != shape:
+        raise ValueError(f"{where}: dout has shape {tuple(dout.shape)}, expected {shape} (the forward output's shape)")
+    if same_dtype_as is not None:
+        require_same_dtype(dout, same_dtype_as[1], where, "dout", same_dtype_as[0])
+    return xp
+
+
+def require_positive_int(value: Any, where: str, name: str) -> int:
+    """``value`` as a Python int: TypeError unless an integer (NumPy's too, not bool), ValueError unless >= 1."""
+    if isinstance(value, bool):
+        raise TypeError(f"{where}: {name} must be a positive int, got {describe(value)}")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{where}: {name} must be a positive int, got {describe(value)}") from None
+    if n < 1:
+        raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
+    return n
+
+
+def require_finite_number(value: Any, where: str, name: str, *, positive: bool = False) -> float:
+    """``value`` as a Python float: TypeError unless a real number (not bool), ValueError unless finite (and > 0)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        kind = "a positive finite number" if positive else "a finite number"
+        raise TypeError(f"{where}: {name} must be {kind}, got {describe(value)}")
+    v = float(value)
+    if not math.isfinite(v) or (positive and not v > 0):
+        kind = "positive and finite" if positive else "a finite number"
+        raise ValueError(f"{where}: {name} must be {kind}, got {value!r}")
+    return v
+
+
 def require_nonempty(x: Array, where: str, name: str) -> None:
     """Raise ValueError when ``x`` has no elements (an empty batch)."""
     if any(int(s) == 0 for s in x.shape):
         raise ValueError(f"{where}: {name} is empty (shape {tuple(x.shape)}); a batch needs at least one sample")
+
+
+def check_labels(xp: Any, t: Array, k: int, where: str, *, validate: bool = True) -> None:
+    """Integer labels ``t`` for ``k`` classes: TypeError unless integral; with ``validate``, ValueError unless
+    ``0 <= t < k`` (one boolean read back to the host)."""
+    if not xp.isdtype(t.dtype, "integral"):
+        raise TypeError(
+            f"{where}: labels t must be integers (class indices 0..{k - 1}), got dtype {t.dtype}; "
+            "pass integer labels or one-hot targets of the scores' shape"
+        )
+    if validate and _compat.size(t) > 0:
+        bad = xp.any((t < 0) | (t >= k))
+        if bool(bad):
+            lo, hi = int(xp.min(t)), int(xp.max(t))
+            raise ValueError(f"{where}: labels must lie in 0..{k - 1} for {k} classes, got values in {lo}..{hi}")
 
 
 def labels_to_one_hot(
@@ -63,16 +134,7 @@ def labels_to_one_hot(
     if tuple(t.shape) == tuple(y.shape):
         onehot = t if t.dtype == y.dtype else xp.astype(t, y.dtype)
     elif tuple(t.shape) == tuple(y.shape[:-1]):
-        if not xp.isdtype(t.dtype, "integral"):
-            raise TypeError(
-                f"{where}: labels t must be integers (class indices 0..{k - 1}), got dtype {t.dtype}; "
-                "pass integer labels or one-hot targets of the scores' shape"
-            )
-        if validate:
-            bad = xp.any((t < 0) | (t >= k))
-            if bool(bad):
-                lo, hi = int(xp.min(t)), int(xp.max(t))
-                raise ValueError(f"{where}: labels must lie in 0..{k - 1} for {k} classes, got values in {lo}..{hi}")
+        check_labels(xp, t, k, where, validate=validate)
         classes = xp.arange(k, dtype=t.dtype, device=_compat.device(t))
         onehot = xp.astype(t[..., None] == classes, y.dtype)
     else:

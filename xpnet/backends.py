@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,7 +187,15 @@ def _resolve_device(name: str, xp: Any, device: Any) -> Any:
 
         if device is None:
             return torch.get_default_device() if hasattr(torch, "get_default_device") else torch.device("cpu")
-        dev = torch.device(device)
+        try:
+            dev = torch.device(device)
+        except TypeError as exc:
+            raise TypeError(
+                f"torch device must be a str such as 'cpu' or 'cuda:0', an int or a torch.device, "
+                f"got {type(device).__name__} {device!r}"
+            ) from exc
+        except (RuntimeError, ValueError) as exc:
+            raise ValueError(f"torch has no device {device!r}; use 'cpu' or 'cuda:N'") from exc
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise BackendError(f"device {device!r} asked for, but this PyTorch build sees no CUDA GPU")
         return dev
@@ -241,6 +250,8 @@ def get_backend(backend: str | Any | Backend = "numpy", device: Any = None) -> B
 
     Raises
     ------
+    TypeError
+        ``backend`` is neither a name, a namespace module nor a Backend.
     ValueError
         Unknown backend name or device.
     BackendError
@@ -253,6 +264,11 @@ def get_backend(backend: str | Any | Backend = "numpy", device: Any = None) -> B
     if isinstance(backend, str):
         name = _canonical(backend)
         xp = _import_namespace(name)
+    elif not isinstance(backend, types.ModuleType):
+        raise TypeError(
+            f"backend must be a name ({', '.join(BACKEND_NAMES)}), an array namespace module "
+            f"or a Backend, got {type(backend).__name__} {backend!r}"
+        )
     else:
         name = _compat.namespace_name(backend)
         if name is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _compat
-from ._validate import labels_to_one_hot, require_array, require_floating
+from ._validate import labels_to_one_hot, require_array, require_floating, require_nonempty
 
 __all__ = [
     "cross_entropy_error",
@@ -30,10 +30,22 @@ Array = Any
 CROSS_ENTROPY_DELTA = 1e-7
 
 
-def _float_input(x: Array, where: str) -> Any:
-    require_array(x, where, "x")
+def _float_input(x: Array, where: str, name: str = "x") -> Any:
+    require_array(x, where, name)
     xp = _compat.namespace(x, where=where)
-    require_floating(xp, x, where, "x")
+    require_floating(xp, x, where, name)
+    return xp
+
+
+def _class_axis_input(x: Array, where: str) -> Any:
+    """Namespace of ``x`` after checking it is floating with a non-empty last (class) axis."""
+    xp = _float_input(x, where)
+    if x.ndim == 0:
+        raise ValueError(f"{where}: x must have a class axis, got a 0-d array; pass scores of shape (K,) or (N, K)")
+    if int(x.shape[-1]) == 0:
+        raise ValueError(
+            f"{where}: x has no classes (shape {tuple(x.shape)}); the last axis must hold at least one score"
+        )
     return xp
 
 
@@ -74,9 +86,9 @@ def sigmoid_grad(x: Array) -> Array:
 
 
 def relu(x: Array) -> Array:
-    """Rectified linear unit ``max(0, x)``, same shape and dtype as ``x``."""
+    """Rectified linear unit ``max(0, x)``, same shape and dtype as ``x`` (NaN stays NaN)."""
     xp = _float_input(x, "relu")
-    return xp.where(x > 0, x, 0.0)
+    return xp.maximum(x, 0.0)
 
 
 def relu_grad(x: Array) -> Array:
@@ -87,7 +99,7 @@ def relu_grad(x: Array) -> Array:
 
 def log_softmax(x: Array) -> Array:
     """Numerically stable ``log(softmax(x))`` along the last axis; finite for any finite ``x``."""
-    xp = _float_input(x, "log_softmax")
+    xp = _class_axis_input(x, "log_softmax")
     shifted = x - xp.max(x, axis=-1, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
 
@@ -104,8 +116,13 @@ def softmax(x: Array) -> Array:
     -------
     array, shape (..., K)
         Non-negative, each slice along the last axis sums to 1.
+
+    Raises
+    ------
+    ValueError
+        ``x`` is 0-d or has no classes (``K == 0``).
     """
-    xp = _float_input(x, "softmax")
+    xp = _class_axis_input(x, "softmax")
     e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
     return e / xp.sum(e, axis=-1, keepdims=True)
 
@@ -121,7 +138,7 @@ def mean_squared_error(y: Array, t: Array) -> Array:
     -------
     0-d array of ``y``'s dtype
     """
-    xp = _float_input(y, "mean_squared_error")
+    _float_input(y, "mean_squared_error", "y")
     require_array(t, "mean_squared_error", "t")
     xp = _compat.namespace(y, t, where="mean_squared_error")
     if tuple(y.shape) != tuple(t.shape):
@@ -149,9 +166,10 @@ def cross_entropy_error(y: Array, t: Array, *, validate: bool = True) -> Array:
         The mean over the batch. Keeps the book's ``delta = 1e-7`` so its printed values are
         reproduced (0.510825457099338 and 2.302584092994546 for the book's examples).
     """
-    xp = _float_input(y, "cross_entropy_error")
+    _float_input(y, "cross_entropy_error", "y")
     require_array(t, "cross_entropy_error", "t")
     xp = _compat.namespace(y, t, where="cross_entropy_error")
+    require_nonempty(y, "cross_entropy_error", "y")
     y2, onehot = labels_to_one_hot(xp, y, t, "cross_entropy_error", validate=validate)
     batch_size = int(y2.shape[0])
     return -xp.sum(onehot * xp.log(y2 + CROSS_ENTROPY_DELTA)) / batch_size

@@ -8,11 +8,12 @@ a one-hot step, so ``x`` is never touched and every backend gets the same answer
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any
 
 from . import _compat
-from ._validate import require_floating
+from ._validate import describe, require_finite_number, require_floating
 
 __all__ = ["gradient_descent", "numerical_diff", "numerical_gradient"]
 
@@ -28,10 +29,9 @@ def numerical_diff(f: Callable[[Any], Any], x: Any, h: float = 1e-4) -> Any:
         A function of one scalar (Python number or 0-d array).
     x : float or 0-d array
     h : float
-        Step; the book's 1e-4 balances rounding and truncation error.
+        Step, positive and finite; the book's 1e-4 balances rounding and truncation error.
     """
-    if h <= 0:
-        raise ValueError(f"numerical_diff: h must be positive, got {h}")
+    require_finite_number(h, "numerical_diff", "h", positive=True)
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
@@ -54,15 +54,14 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, h: float = 1e-4) -> Any:
     x : array, any shape, real floating
         The point; it is never modified.
     h : float
-        Step size.
+        Step size, positive and finite.
 
     Returns
     -------
     array, same shape, dtype, backend and device as ``x``
     """
     xp, x = _as_float_array(x, "numerical_gradient")
-    if h <= 0:
-        raise ValueError(f"numerical_gradient: h must be positive, got {h}")
+    require_finite_number(h, "numerical_gradient", "h", positive=True)
     shape = tuple(x.shape)
     n = _compat.size(x)
     dev = _compat.device(x)
@@ -75,10 +74,24 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, h: float = 1e-4) -> Any:
         e = xp.where(ids == i, step, zero)
         fxh1 = f(xp.reshape(flat + e, shape))
         fxh2 = f(xp.reshape(flat - e, shape))
+        if i == 0:
+            _require_scalar(fxh1)
         grads.append(xp.asarray((fxh1 - fxh2) / (2 * h), dtype=x.dtype, device=dev))
     if n == 0:
         return xp.zeros(shape, dtype=x.dtype, device=dev)
     return xp.reshape(xp.stack(grads), shape)
+
+
+def _require_scalar(value: Any) -> None:
+    """Raise unless ``f``'s result ``value`` is a 0-d array or a real number."""
+    if _compat.is_array(value):
+        if value.ndim != 0:
+            raise ValueError(
+                f"numerical_gradient: f must return a scalar (0-d array or float), got shape {tuple(value.shape)}; "
+                "reduce it, e.g. with xp.sum"
+            )
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"numerical_gradient: f must return a scalar (0-d array or float), got {describe(value)}")
 
 
 def gradient_descent(

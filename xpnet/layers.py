@@ -6,11 +6,20 @@ and ``backward`` before ``forward`` raises ``RuntimeError``.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import MutableMapping
 from typing import Any
 
 from . import _compat
-from ._validate import describe, labels_to_one_hot, require_array, require_floating, require_nonempty
+from ._validate import (
+    describe,
+    labels_to_one_hot,
+    require_array,
+    require_dout,
+    require_floating,
+    require_nonempty,
+    require_same_dtype,
+)
 from .functions import stable_sigmoid
 
 __all__ = ["AddLayer", "Affine", "MulLayer", "Relu", "Sigmoid", "SoftmaxWithLoss"]
@@ -95,11 +104,9 @@ class Relu:
         return xp.maximum(x, 0.0)
 
     def backward(self, dout: Array) -> Array:
-        """``dout`` : array of the forward input's shape. Returns ``dout`` zeroed where ``x <= 0``."""
+        """``dout`` : floating array of the forward input's shape. Returns ``dout`` zeroed where ``x <= 0``."""
         _require_forward(self, self._positive)
-        xp = _compat.namespace(dout, self._positive, where="Relu.backward")
-        if tuple(dout.shape) != tuple(self._positive.shape):
-            raise ValueError(f"Relu.backward: dout has shape {tuple(dout.shape)}, forward saw {tuple(self._positive.shape)}")
+        xp = require_dout(dout, self._positive, tuple(self._positive.shape), "Relu.backward")
         return self._backward(xp, dout)
 
     def _backward(self, xp: Any, dout: Array) -> Array:
@@ -131,9 +138,10 @@ class Sigmoid:
         return self._out
 
     def backward(self, dout: Array) -> Array:
-        """``dout`` : array of the forward output's shape. Returns ``dout * (1 - y) * y``."""
+        """``dout`` : array of the forward output's shape and dtype. Returns ``dout * (1 - y) * y``."""
         _require_forward(self, self._out)
-        xp = _compat.namespace(dout, self._out, where="Sigmoid.backward")
+        shape = tuple(self._out.shape)
+        xp = require_dout(dout, self._out, shape, "Sigmoid.backward", same_dtype_as=("y", self._out))
         return self._backward(xp, dout)
 
     def _backward(self, xp: Any, dout: Array) -> Array:
@@ -150,7 +158,7 @@ class Affine:
     Parameters
     ----------
     W : array, shape (D, M), real floating
-    b : array, shape (M,), same dtype
+    b : array, shape (M,), W's dtype (a different dtype raises TypeError)
 
     Notes
     -----
@@ -186,6 +194,12 @@ class Affine:
         require_array(b, self.name, "b")
         xp = _compat.namespace(W, b, where=self.name)
         require_floating(xp, W, self.name, "W")
+        require_floating(xp, b, self.name, "b")
+        if W.dtype != b.dtype:
+            raise TypeError(
+                f"{self.name}: W and b must have the same dtype, got {W.dtype} and {b.dtype}; "
+                "convert one, e.g. xp.astype(b, W.dtype)"
+            )
         if W.ndim != 2 or b.ndim != 1 or b.shape[0] != W.shape[1]:
             raise ValueError(
                 f"{self.name}: W must be (D, M) and b (M,), got W {tuple(W.shape)} and b {tuple(b.shape)}"
@@ -219,7 +233,8 @@ class Affine:
 
         Parameters
         ----------
-        x : array, shape (N, D) or (N, d1, d2, ...) with ``d1*d2*... == D``, real floating
+        x : array, shape (N, D) or (N, d1, d2, ...) with ``d1*d2*... == D``, W's dtype
+            Another dtype raises TypeError (no silent promotion); convert it with ``xp.astype``.
 
         Returns
         -------
@@ -230,6 +245,7 @@ class Affine:
         require_array(x, where, "x")
         xp = _compat.namespace(x, W, self.b, where=where)
         require_floating(xp, x, where, "x")
+        require_same_dtype(x, W, where, "x", "W")
         if x.ndim < 1:
             raise ValueError(f"{where}: x must have a batch axis, got a 0-d array")
         d = 1
@@ -255,7 +271,7 @@ class Affine:
 
         Parameters
         ----------
-        dout : array, shape (N, M)
+        dout : array, shape (N, M), W's dtype
         compute_dx : bool
             False skips ``dx`` (a network's first layer needs no input gradient) and returns None.
 
@@ -265,11 +281,8 @@ class Affine:
         """
         _require_forward(self, self._x)
         W = self.W
-        xp = _compat.namespace(dout, W, where=f"{self.name}.backward")
-        if tuple(dout.shape) != (self._x.shape[0], W.shape[1]):
-            raise ValueError(
-                f"{self.name}.backward: dout has shape {tuple(dout.shape)}, expected {(self._x.shape[0], W.shape[1])}"
-            )
+        shape = (int(self._x.shape[0]), int(W.shape[1]))
+        xp = require_dout(dout, W, shape, f"{self.name}.backward", same_dtype_as=("W", W))
         return self._backward(xp, dout, compute_dx)
 
     def _backward(self, xp: Any, dout: Array, compute_dx: bool = True) -> Array | None:
@@ -345,9 +358,27 @@ class SoftmaxWithLoss:
         return self._loss
 
     def backward(self, dout: Any = 1) -> Array:
-        """Gradient with respect to the scores: ``(y - t) / N * dout``, shape of the forward ``x``."""
+        """Gradient with respect to the scores: ``(y - t) / N * dout``, shape of the forward ``x``.
+
+        Parameters
+        ----------
+        dout : number or 0-d array of the scores' dtype, backend and device
+            Gradient of the final output with respect to the loss (a scalar: the loss is one).
+        """
         _require_forward(self, self._y)
-        return self._backward(_compat.namespace(self._y), dout)
+        where = f"{self.name}.backward"
+        if isinstance(dout, numbers.Real) and not isinstance(dout, bool):
+            return self._backward(_compat.namespace(self._y), float(dout))  # NumPy scalars too
+        if not _compat.is_array(dout):
+            raise TypeError(f"{where}: dout must be a number or a 0-d array, got {describe(dout)}")
+        xp = _compat.namespace(dout, self._y, where=where)
+        require_floating(xp, dout, where, "dout")
+        if dout.ndim != 0:
+            raise ValueError(
+                f"{where}: dout must be a scalar or 0-d array (the loss is a scalar), got shape {tuple(dout.shape)}"
+            )
+        require_same_dtype(dout, self._y, where, "dout", "y")
+        return self._backward(xp, dout)
 
     def _backward(self, xp: Any, dout: Any = 1) -> Array:
         """Unchecked backward."""

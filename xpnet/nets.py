@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from . import _compat
 from ._numgrad import batched_numerical_gradient, scores_with
-from ._validate import labels_to_one_hot, require_array, require_floating, require_nonempty
+from ._validate import (
+    check_labels,
+    describe,
+    labels_to_one_hot,
+    require_array,
+    require_finite_number,
+    require_floating,
+    require_nonempty,
+    require_positive_int,
+)
 from .backends import Backend, dtype_name, get_backend
+from .errors import BackendError
 from .functions import cross_entropy_error, softmax
 from .gradient import numerical_gradient
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
@@ -21,6 +32,15 @@ __all__ = ["SimpleNet", "TwoLayerNet"]
 Array = Any
 
 ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
+
+
+@contextmanager
+def _named(owner: str) -> Iterator[None]:
+    """Prefix ``owner: `` to the errors of backend, dtype and seed checks made on the owner's behalf."""
+    try:
+        yield
+    except (TypeError, ValueError, BackendError) as exc:
+        raise type(exc)(f"{owner}: {exc}") from None  # the message already says it all
 
 
 class SimpleNet:
@@ -38,21 +58,40 @@ class SimpleNet:
         self, W: Array | None = None, *, backend: Any = "numpy", device: Any = None, dtype: Any = "float64", seed: int | None = None
     ) -> None:
         if W is None:
-            be = get_backend(backend, device)
-            W = normal(default_rng(seed), (2, 3), backend=be, dtype=dtype)
+            with _named("SimpleNet"):
+                be = get_backend(backend, device)
+                W = normal(default_rng(seed), (2, 3), backend=be, dtype=dtype)
         require_array(W, "SimpleNet", "W")
         require_floating(_compat.namespace(W), W, "SimpleNet", "W")
         if tuple(W.shape) != (2, 3):
             raise ValueError(f"SimpleNet: W must have shape (2, 3), got {tuple(W.shape)}")
         self.W = W
 
+    def _input(self, x: Array, W: Array, where: str) -> Array:
+        """``x`` checked against ``W`` (backend, device, floating dtype, width) and converted to ``W``'s dtype."""
+        require_array(x, where, "x")
+        require_array(W, where, "W")
+        xp = _compat.namespace(x, W, where=where)
+        require_floating(xp, x, where, "x")
+        if x.ndim not in (1, 2) or int(x.shape[-1]) != 2 or tuple(W.shape) != (2, 3):
+            raise ValueError(
+                f"{where}: x must have shape (2,) or (N, 2) for W of shape (2, 3), "
+                f"got x {tuple(x.shape)} and W {tuple(W.shape)}"
+            )
+        return x if x.dtype == W.dtype else xp.astype(x, W.dtype)
+
     def predict(self, x: Array, *, W: Array | None = None) -> Array:
-        """Scores ``x @ W``; ``x`` shape (2,) or (N, 2), result (3,) or (N, 3)."""
-        return x @ (self.W if W is None else W)
+        """Scores ``x @ W``; ``x`` shape (2,) or (N, 2), result (3,) or (N, 3).
+
+        ``x`` of another floating dtype is converted to ``W``'s dtype.
+        """
+        W = self.W if W is None else W
+        return self._input(x, W, "SimpleNet.predict") @ W
 
     def loss(self, x: Array, t: Array, *, W: Array | None = None) -> Array:
         """Cross-entropy of ``softmax(predict(x))`` against ``t`` (0-d array); ``W`` overrides the weights."""
-        return cross_entropy_error(softmax(self.predict(x, W=W)), t)
+        W = self.W if W is None else W
+        return cross_entropy_error(softmax(self._input(x, W, "SimpleNet.loss") @ W), t)
 
     def numerical_gradient(self, x: Array, t: Array) -> Array:
         """``dL/dW`` by central differences, shape (2, 3), with ``W`` substituted into the loss."""
@@ -104,16 +143,18 @@ class TwoLayerNet:
         seed: int | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> None:
-        sizes = {"input_size": input_size, "hidden_size": hidden_size, "output_size": output_size}
-        for name, value in sizes.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"TwoLayerNet: {name} must be a positive int, got {value!r}")
+        input_size = require_positive_int(input_size, "TwoLayerNet", "input_size")
+        hidden_size = require_positive_int(hidden_size, "TwoLayerNet", "hidden_size")
+        output_size = require_positive_int(output_size, "TwoLayerNet", "output_size")
+        if not isinstance(activation, str):
+            raise TypeError(f"TwoLayerNet: activation must be one of {sorted(ACTIVATIONS)}, got {describe(activation)}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"TwoLayerNet: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        self.backend: Backend = get_backend(backend, device)
-        self.dtype = self.backend.dtype(dtype)
+        self.weight_init_std = require_finite_number(weight_init_std, "TwoLayerNet", "weight_init_std")
+        with _named("TwoLayerNet"):
+            self.backend: Backend = get_backend(backend, device)
+            self.dtype = self.backend.dtype(dtype)
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-        self.weight_init_std = float(weight_init_std)
         self.activation = activation
         shapes = {"W1": (input_size, hidden_size), "b1": (hidden_size,), "W2": (hidden_size, output_size), "b2": (output_size,)}
         if params is None:
@@ -127,7 +168,8 @@ class TwoLayerNet:
         self.history: Any = None  # set by xpnet.load for a network read from a checkpoint
 
     def _init_params(self, shapes: Mapping[str, tuple[int, ...]], seed: int | None) -> dict[str, Array]:
-        rng = default_rng(seed)
+        with _named("TwoLayerNet"):
+            rng = default_rng(seed)
         xp, dev = self.backend.xp, self.backend.device
         out = {}
         for key, shape in shapes.items():
@@ -145,13 +187,27 @@ class TwoLayerNet:
         out = {}
         for key, shape in shapes.items():
             value = params[key]
-            if tuple(value.shape) != shape:
-                raise ValueError(f"TwoLayerNet: params[{key!r}] has shape {tuple(value.shape)}, expected {shape}")
             native = _compat.is_array(value) and _compat.backend_name(value) == self.backend.name
             if not (native and value.dtype == self.dtype and _compat.device(value) == self.backend.device):
-                value = self.backend.asarray(value, dtype=self.dtype)
+                value = self._convert(key, value)
+            if tuple(value.shape) != shape:
+                raise ValueError(f"TwoLayerNet: params[{key!r}] has shape {tuple(value.shape)}, expected {shape}")
             out[key] = value
         return out
+
+    def _convert(self, key: str, value: Any) -> Array:
+        """``params[key]`` (an array of any backend, or nested lists of numbers) as this network's array."""
+        where = f"TwoLayerNet: params[{key!r}]"
+        if isinstance(value, (str, bytes)) or value is None:
+            raise TypeError(f"{where} must be an array or nested lists of numbers, got {describe(value)}")
+        try:
+            return self.backend.asarray(value, dtype=self.dtype)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            kind = ValueError if isinstance(exc, ValueError) else TypeError  # ragged lists are a shape problem
+            raise kind(
+                f"{where} must be an array or nested lists of numbers; converting {type(value).__name__} "
+                f"to a {self.backend.name} array of {dtype_name(self.dtype)} failed: {exc}"
+            ) from exc
 
     @property
     def params(self) -> Params:
@@ -182,7 +238,10 @@ class TwoLayerNet:
 
     def to(self, backend: Any = None, device: Any = None, dtype: Any = None) -> "TwoLayerNet":
         """A copy of this network on another backend, device and/or dtype (parameters copied)."""
-        be = self.backend if backend is None and device is None else get_backend(backend or self.backend.name, device)
+        be = self.backend
+        if backend is not None or device is not None:
+            with _named("TwoLayerNet.to"):
+                be = get_backend(backend or self.backend.name, device)
         cfg = self.config
         dtype = cfg["dtype"] if dtype is None else dtype
         host = {k: _compat.to_numpy(v) for k, v in self._params.items()}
@@ -192,7 +251,8 @@ class TwoLayerNet:
         )
 
     # --- input checks ---------------------------------------------------------------
-    def _input(self, x: Array, where: str) -> Array:
+    def _check_input(self, x: Array, where: str) -> Any:
+        """Namespace of ``x`` after checking it is a non-empty floating batch of width ``input_size``."""
         require_array(x, where, "x")
         xp = _compat.namespace(x, self._params["W1"], where=where)
         require_floating(xp, x, where, "x")
@@ -205,9 +265,12 @@ class TwoLayerNet:
                 f"{where}: x must have shape (N, {self.input_size}) (or (N, ...) with {self.input_size} values "
                 f"per sample), got {tuple(x.shape)}"
             )
-        if x.dtype != self.dtype:
-            x = xp.astype(x, self.dtype)
-        return x
+        return xp
+
+    def _input(self, x: Array, where: str) -> Array:
+        """``x`` checked by :meth:`_check_input` and converted to the network's dtype."""
+        xp = self._check_input(x, where)
+        return x if x.dtype == self.dtype else xp.astype(x, self.dtype)
 
     def _targets(self, scores: Array, t: Array, where: str, validate: bool) -> Array:
         require_array(t, where, "t")
@@ -247,30 +310,56 @@ class TwoLayerNet:
     def accuracy(self, x: Array, t: Array, *, batch_size: int = 10_000) -> float:
         """Fraction of samples whose largest score is the target class, as a Python float.
 
-        Evaluates ``batch_size`` samples at a time so memory stays bounded.
+        Evaluates ``batch_size`` samples at a time so memory stays bounded. Checks the label
+        values and that the scores are finite (NaN/inf in ``x`` or the parameters would
+        otherwise give a meaningless accuracy): ValueError naming the problem.
         """
-        n = int(x.shape[0]) if _compat.is_array(x) else 0
-        correct = self.count_correct(x, t, batch_size=batch_size)
-        return int(correct) / n
+        correct = self.count_correct(x, t, batch_size=batch_size, validate=True)
+        return int(correct) / int(x.shape[0])
 
-    def count_correct(self, x: Array, t: Array, *, batch_size: int = 10_000) -> Array:
-        """Number of correctly classified samples as a 0-d integer array on the device (no host read)."""
-        require_array(x, "TwoLayerNet.accuracy", "x")
-        require_array(t, "TwoLayerNet.accuracy", "t")
-        xp = _compat.namespace(x, t, self._params["W1"], where="TwoLayerNet.accuracy")
+    def count_correct(self, x: Array, t: Array, *, batch_size: int = 10_000, validate: bool = True) -> Array:
+        """Number of correctly classified samples as a 0-d integer array on the device.
+
+        Parameters
+        ----------
+        x : array, shape (N, input_size), real floating
+        t : array, integer labels (N,) or one-hot (N, output_size)
+        batch_size : int
+            Samples per forward pass.
+        validate : bool
+            Check that labels lie in ``0..output_size-1`` and that every score is finite (two
+            device-to-host reads). With False nothing is read back to the host.
+        """
+        where = "TwoLayerNet.accuracy"
+        batch_size = require_positive_int(batch_size, where, "batch_size")
+        self._check_input(x, where)
+        require_array(t, where, "t")
+        xp = _compat.namespace(x, t, where=where)
         n = int(x.shape[0])
         if t.ndim not in (1, 2) or int(t.shape[0]) != n:
-            raise ValueError(f"TwoLayerNet.accuracy: t must be labels (N,) or one-hot (N, K) with N={n}, got {tuple(t.shape)}")
+            raise ValueError(f"{where}: t must be labels (N,) or one-hot (N, K) with N={n}, got {tuple(t.shape)}")
         if t.ndim == 2:
             if int(t.shape[1]) != self.output_size:
-                raise ValueError(f"TwoLayerNet.accuracy: one-hot width {t.shape[1]} does not match the {self.output_size} outputs")
+                raise ValueError(f"{where}: one-hot width {t.shape[1]} does not match the {self.output_size} outputs")
             t = xp.argmax(t, axis=1)
-        total = None
-        for start in range(0, max(n, 1), batch_size):
-            stop = min(start + batch_size, n)
-            y = xp.argmax(self.predict(x[start:stop, ...]), axis=1)
+        else:
+            check_labels(xp, t, self.output_size, where, validate=validate)
+        total = finite = None
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)  # array_api_strict rejects out-of-bounds slice stops
+            chunk = x[start:stop, ...]
+            scores = self._scores(chunk if chunk.dtype == self.dtype else xp.astype(chunk, self.dtype))
+            y = xp.argmax(scores, axis=1)
             hits = xp.count_nonzero(y == xp.astype(t[start:stop], y.dtype))
             total = hits if total is None else total + hits
+            if validate:
+                ok = xp.all(xp.isfinite(scores))
+                finite = ok if finite is None else finite & ok
+        if validate and not bool(finite):
+            raise ValueError(
+                f"{where}: some scores are NaN or infinite, so the accuracy would be meaningless; "
+                "check x and the parameters for NaN/inf (e.g. xp.all(xp.isfinite(x)))"
+            )
         return total
 
     def numerical_gradient(self, x: Array, t: Array, *, method: str = "batched", h: float = 1e-4) -> dict[str, Array]:
@@ -283,13 +372,17 @@ class TwoLayerNet:
             evaluates thousands of perturbed networks per forward pass, using that a change of
             one weight of an Affine layer changes one column of its output. Both give the same
             numbers to about 1e-12 in float64.
+        h : float
+            Step, positive and finite.
         """
-        x = self._input(x, "TwoLayerNet.numerical_gradient")
-        onehot = self._targets(self.predict(x), t, "TwoLayerNet.numerical_gradient", True)
+        where = "TwoLayerNet.numerical_gradient"
+        if method not in ("batched", "loop"):
+            raise ValueError(f"{where}: method must be 'batched' or 'loop', got {method!r}")
+        h = require_finite_number(h, where, "h", positive=True)
+        x = self._input(x, where)
+        onehot = self._targets(self._scores(x), t, where, True)
         if method == "batched":
             return batched_numerical_gradient(self, x, onehot, h)
-        if method != "loop":
-            raise ValueError(f"TwoLayerNet.numerical_gradient: method must be 'batched' or 'loop', got {method!r}")
         grads = {}
         for key in self._params:
             def f(value: Array, key: str = key) -> Array:

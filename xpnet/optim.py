@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+from ._validate import describe, require_finite_number
+
 __all__ = ["SGD"]
 
 
@@ -14,19 +16,39 @@ class SGD:
     Parameters
     ----------
     lr : float
-        Learning rate, positive and finite.
+        Learning rate, positive and finite (TypeError for a non-number, ValueError otherwise).
     """
 
     def __init__(self, lr: float = 0.01) -> None:
-        lr = float(lr)
-        if not (lr > 0 and lr != float("inf")):
-            raise ValueError(f"SGD: lr must be a positive finite number, got {lr}")
-        self.lr = lr
+        self.lr = require_finite_number(lr, "SGD", "lr", positive=True)
 
     def update(self, params: MutableMapping[str, Any], grads: Mapping[str, Any]) -> None:
-        """Replace ``params[k]`` with ``params[k] - lr * grads[k]`` for every key of ``grads``."""
+        """Replace ``params[k]`` with ``params[k] - lr * grads[k]`` for every key of ``grads``.
+
+        Each gradient must have its parameter's shape (no broadcasting); an unknown key
+        raises KeyError naming it.
+        """
         for key, grad in grads.items():
-            params[key] = params[key] - self.lr * grad
+            try:
+                param = params[key]
+            except KeyError:
+                raise KeyError(f"SGD.update: params has no parameter {key!r}; its keys are {list(params)}") from None
+            shape = getattr(grad, "shape", None)
+            if shape != param.shape:
+                self._bad_gradient(key, grad, param)
+            params[key] = param - self.lr * grad
+
+    @staticmethod
+    def _bad_gradient(key: str, grad: Any, param: Any) -> None:
+        if getattr(grad, "shape", None) is None:
+            raise TypeError(
+                f"SGD.update: grads[{key!r}] must be an array of shape {tuple(param.shape)}, got {describe(grad)}"
+            )
+        if tuple(grad.shape) != tuple(param.shape):
+            raise ValueError(
+                f"SGD.update: grads[{key!r}] has shape {tuple(grad.shape)}, params[{key!r}] has {tuple(param.shape)}; "
+                "a gradient must have its parameter's shape"
+            )
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr})"

@@ -15,31 +15,64 @@ class Params(MutableMapping):
 
     Layers read weights from it by key, so ``params["W1"] = new_W1`` is seen by every layer
     on every backend (there is no second copy to go stale). Assigning an array of another
-    shape or dtype, or a key the network does not have, raises at once with a message
-    naming the network, the key and both shapes/dtypes; keys cannot be deleted.
+    backend or dtype (TypeError), of another shape or on another device (ValueError), or a
+    key the network does not have (KeyError), raises at once with a message naming the
+    network, the key and both values; keys cannot be deleted.
     """
 
     def __init__(self, owner: str, arrays: Mapping[str, Any]) -> None:
         self._owner = owner
         self._data: dict[str, Any] = dict(arrays)
-        self._spec = {k: (tuple(v.shape), v.dtype) for k, v in self._data.items()}
+        self._spec = {k: self._spec_of(v) for k, v in self._data.items()}
+
+    @staticmethod
+    def _spec_of(value: Any) -> tuple[tuple[int, ...], Any, type, str, Any]:
+        """What a replacement must keep: shape, dtype, array type, backend name, device (None: CPU only)."""
+        backend = _compat.backend_name(value)
+        device = None if backend == "numpy" else _compat.device(value)  # NumPy has the CPU only
+        return tuple(value.shape), value.dtype, type(value), backend, device
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
+        # On every optimizer step: a few attribute comparisons, no host reads.
         spec = self._spec.get(key)
         if spec is None:
             raise KeyError(f"{self._owner}.params has no parameter {key!r}; its keys are {list(self._spec)}")
-        if not _compat.is_array(value):
-            raise TypeError(f"{self._owner}.params[{key!r}] must be an array, got {type(value).__name__}")
-        shape, dtype = spec
-        if tuple(value.shape) != shape or value.dtype != dtype:
+        shape, dtype, kind, backend, device = spec
+        if type(value) is not kind:
+            where = self._where(key)
+            if not _compat.is_array(value):
+                raise TypeError(f"{where} must be an array, got {type(value).__name__}")
+            other = _compat.backend_name(value)
+            if other != backend:
+                raise TypeError(
+                    f"{where}: arrays from different backends cannot be mixed: got {other} for a network of "
+                    f"{backend} arrays; convert it first, e.g. net.backend.asarray(x)"
+                )
+        if value.dtype != dtype:
+            raise TypeError(
+                f"{self._where(key)} must keep dtype {dtype}, got dtype {value.dtype}; "
+                f"convert it first, e.g. xp.astype(x, {dtype})"
+            )
+        if value.shape != shape:
             raise ValueError(
-                f"{self._owner}.params[{key!r}] must keep shape {shape} and dtype {dtype}, "
+                f"{self._where(key)} must keep shape {shape} and dtype {dtype}, "
                 f"got shape {tuple(value.shape)} and dtype {value.dtype}"
             )
+        if device is not None and getattr(value, "device", None) != device:  # the standard attribute: fast
+            got = _compat.device(value)  # authoritative (JAX may report a sharding there)
+            if got != device:
+                raise ValueError(
+                    f"{self._where(key)}: arrays on different devices cannot be combined: got {got!r}, "
+                    f"the network's parameters live on {device!r}; move it first, e.g. net.backend.asarray(x)"
+                )
         self._data[key] = value
+
+    def _where(self, key: str) -> str:
+        """``Owner.params['key']`` for error messages."""
+        return f"{self._owner}.params[{key!r}]"
 
     def __delitem__(self, key: str) -> None:
         raise TypeError(f"{self._owner}.params: parameters cannot be deleted (tried {key!r})")
