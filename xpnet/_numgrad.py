@@ -14,6 +14,7 @@ from typing import Any
 
 from . import _compat
 from .functions import sigmoid
+from .gradient import numerical_gradient
 from .layers import Affine, Relu, Sigmoid
 
 Array = Any
@@ -97,8 +98,27 @@ def _param_gradient(
             a = a_out + sign * delta
             for layer in rest:
                 a = _apply(layer, a, params, xp)
-            losses.append(net.last_layer_loss(a, onehot))
+            losses.append(stacked_loss(a, onehot))
         parts.append((losses[0] - losses[1]) / (2 * h))
     flat = xp.concat(parts) if len(parts) > 1 else parts[0]
     shape = (d, m) if is_weight else (m,)
     return xp.reshape(flat, shape)
+
+
+def stacked_loss(scores: Array, onehot: Array) -> Array:
+    """Softmax cross-entropy of ``scores`` (..., N, K) against one-hot ``onehot`` (N, K), mean over N."""
+    xp = _compat.namespace(scores)
+    shifted = scores - xp.max(scores, axis=-1, keepdims=True)
+    log_y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+    n = int(onehot.shape[0])
+    return -xp.sum(xp.sum(onehot * log_y, axis=-1), axis=-1) / n
+
+
+def loop_numerical_gradient(net: Any, x: Array, onehot: Array, h: float) -> dict[str, Array]:
+    """The book's definition: one parameter element at a time (:func:`xpnet.numerical_gradient`)."""
+    grads = {}
+    for key in net.params:
+        def f(value: Array, key: str = key) -> Array:
+            return stacked_loss(scores_with(net, x, {key: value}), onehot)
+        grads[key] = numerical_gradient(f, net.params[key], h)
+    return grads

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import math
 import numbers
 import operator
 from typing import Any
 
 from . import _compat
+from .errors import BackendError
 
 Array = Any
 
@@ -151,3 +155,12 @@ def labels_to_one_hot(
         y = xp.reshape(y, (1, k))
         onehot = xp.reshape(onehot, (1, k))
     return y, onehot
+
+
+@contextmanager
+def named_errors(owner: str) -> Iterator[None]:
+    """Prefix ``owner: `` to the errors of backend, dtype and seed checks made on the owner's behalf."""
+    try:
+        yield
+    except (TypeError, ValueError, BackendError) as exc:
+        raise type(exc)(f"{owner}: {exc}") from None  # the message already says it all

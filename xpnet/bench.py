@@ -264,7 +264,7 @@ def time_cli(job: Job, floor: dict[str, float]) -> dict[str, Any]:
 # --- numerical gradients -------------------------------------------------------------------
 def _loop_elements(net: Any, x: Any, onehot: Any, key: str, indices: list[int], h: float = 1e-4) -> np.ndarray:
     """The loop method's central differences for some elements of ``params[key]`` (its loop body, unchanged)."""
-    from ._numgrad import scores_with
+    from ._numgrad import scores_with, stacked_loss
 
     xp, p = net.backend.xp, net.params[key]
     shape, n, dev = tuple(p.shape), math.prod(p.shape), net.backend.device
@@ -273,8 +273,8 @@ def _loop_elements(net: Any, x: Any, onehot: Any, key: str, indices: list[int], 
     out = []
     for i in indices:
         e = xp.where(ids == i, step, zero)
-        f1 = net.last_layer_loss(scores_with(net, x, {key: xp.reshape(flat + e, shape)}), onehot)
-        f2 = net.last_layer_loss(scores_with(net, x, {key: xp.reshape(flat - e, shape)}), onehot)
+        f1 = stacked_loss(scores_with(net, x, {key: xp.reshape(flat + e, shape)}), onehot)
+        f2 = stacked_loss(scores_with(net, x, {key: xp.reshape(flat - e, shape)}), onehot)
         out.append((f1 - f2) / (2 * h))
     return np.asarray([float(v) for v in out])
 

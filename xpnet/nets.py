@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from . import _compat
-from ._numgrad import batched_numerical_gradient, scores_with
+from ._numgrad import batched_numerical_gradient, loop_numerical_gradient
 from ._validate import (
     check_labels,
     describe,
+    named_errors,
     labels_to_one_hot,
     require_array,
     require_finite_number,
@@ -20,85 +20,16 @@ from ._validate import (
     require_positive_int,
 )
 from .backends import Backend, dtype_name, get_backend
-from .errors import BackendError
-from .functions import cross_entropy_error, softmax
-from .gradient import numerical_gradient
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from .params import Params
+from .simple_net import SimpleNet
 from .random import default_rng, normal
 
-__all__ = ["SimpleNet", "TwoLayerNet"]
+__all__ = ["SimpleNet", "TwoLayerNet"]  # SimpleNet lives in simple_net.py
 
 Array = Any
 
 ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
-
-
-@contextmanager
-def _named(owner: str) -> Iterator[None]:
-    """Prefix ``owner: `` to the errors of backend, dtype and seed checks made on the owner's behalf."""
-    try:
-        yield
-    except (TypeError, ValueError, BackendError) as exc:
-        raise type(exc)(f"{owner}: {exc}") from None  # the message already says it all
-
-
-class SimpleNet:
-    """The book's 2x3 ``simpleNet``: one weight matrix, softmax and cross-entropy.
-
-    Parameters
-    ----------
-    W : array, shape (2, 3), optional
-        Initial weights; default: standard-normal draws from ``seed``.
-    backend, device, dtype, seed
-        Where to create ``W`` when it is not given (see :func:`xpnet.backends.get_backend`).
-    """
-
-    def __init__(
-        self, W: Array | None = None, *, backend: Any = "numpy", device: Any = None, dtype: Any = "float64", seed: int | None = None
-    ) -> None:
-        if W is None:
-            with _named("SimpleNet"):
-                be = get_backend(backend, device)
-                W = normal(default_rng(seed), (2, 3), backend=be, dtype=dtype)
-        require_array(W, "SimpleNet", "W")
-        require_floating(_compat.namespace(W), W, "SimpleNet", "W")
-        if tuple(W.shape) != (2, 3):
-            raise ValueError(f"SimpleNet: W must have shape (2, 3), got {tuple(W.shape)}")
-        self.W = W
-
-    def _input(self, x: Array, W: Array, where: str) -> Array:
-        """``x`` checked against ``W`` (backend, device, floating dtype, width) and converted to ``W``'s dtype."""
-        require_array(x, where, "x")
-        require_array(W, where, "W")
-        xp = _compat.namespace(x, W, where=where)
-        require_floating(xp, x, where, "x")
-        if x.ndim not in (1, 2) or int(x.shape[-1]) != 2 or tuple(W.shape) != (2, 3):
-            raise ValueError(
-                f"{where}: x must have shape (2,) or (N, 2) for W of shape (2, 3), "
-                f"got x {tuple(x.shape)} and W {tuple(W.shape)}"
-            )
-        return x if x.dtype == W.dtype else xp.astype(x, W.dtype)
-
-    def predict(self, x: Array, *, W: Array | None = None) -> Array:
-        """Scores ``x @ W``; ``x`` shape (2,) or (N, 2), result (3,) or (N, 3).
-
-        ``x`` of another floating dtype is converted to ``W``'s dtype.
-        """
-        W = self.W if W is None else W
-        return self._input(x, W, "SimpleNet.predict") @ W
-
-    def loss(self, x: Array, t: Array, *, W: Array | None = None) -> Array:
-        """Cross-entropy of ``softmax(predict(x))`` against ``t`` (0-d array); ``W`` overrides the weights."""
-        W = self.W if W is None else W
-        return cross_entropy_error(softmax(self._input(x, W, "SimpleNet.loss") @ W), t)
-
-    def numerical_gradient(self, x: Array, t: Array) -> Array:
-        """``dL/dW`` by central differences, shape (2, 3), with ``W`` substituted into the loss."""
-        return numerical_gradient(lambda W: self.loss(x, t, W=W), self.W)
-
-    def __repr__(self) -> str:
-        return f"SimpleNet(W={tuple(self.W.shape)} {self.W.dtype})"
 
 
 class TwoLayerNet:
@@ -151,7 +82,7 @@ class TwoLayerNet:
         if activation not in ACTIVATIONS:
             raise ValueError(f"TwoLayerNet: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.weight_init_std = require_finite_number(weight_init_std, "TwoLayerNet", "weight_init_std")
-        with _named("TwoLayerNet"):
+        with named_errors("TwoLayerNet"):
             self.backend: Backend = get_backend(backend, device)
             self.dtype = self.backend.dtype(dtype)
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
@@ -168,7 +99,7 @@ class TwoLayerNet:
         self.history: Any = None  # set by xpnet.load for a network read from a checkpoint
 
     def _init_params(self, shapes: Mapping[str, tuple[int, ...]], seed: int | None) -> dict[str, Array]:
-        with _named("TwoLayerNet"):
+        with named_errors("TwoLayerNet"):
             rng = default_rng(seed)
         xp, dev = self.backend.xp, self.backend.device
         out = {}
@@ -240,7 +171,7 @@ class TwoLayerNet:
         """A copy of this network on another backend, device and/or dtype (parameters copied)."""
         be = self.backend
         if backend is not None or device is not None:
-            with _named("TwoLayerNet.to"):
+            with named_errors("TwoLayerNet.to"):
                 be = get_backend(backend or self.backend.name, device)
         cfg = self.config
         dtype = cfg["dtype"] if dtype is None else dtype
@@ -383,21 +314,7 @@ class TwoLayerNet:
         onehot = self._targets(self._scores(x), t, where, True)
         if method == "batched":
             return batched_numerical_gradient(self, x, onehot, h)
-        grads = {}
-        for key in self._params:
-            def f(value: Array, key: str = key) -> Array:
-                return self.last_layer_loss(scores_with(self, x, {key: value}), onehot)
-            grads[key] = numerical_gradient(f, self._params[key], h)
-        return grads
-
-    @staticmethod
-    def last_layer_loss(scores: Array, onehot: Array) -> Array:
-        """Softmax cross-entropy of ``scores`` (..., N, K) against one-hot ``onehot`` (N, K), mean over N."""
-        xp = _compat.namespace(scores)
-        shifted = scores - xp.max(scores, axis=-1, keepdims=True)
-        log_y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
-        n = int(onehot.shape[0])
-        return -xp.sum(xp.sum(onehot * log_y, axis=-1), axis=-1) / n
+        return loop_numerical_gradient(self, x, onehot, h)
 
     def loss_and_gradient(self, x: Array, t: Array, *, validate: bool = True) -> tuple[Array, dict[str, Array]]:
         """Loss (0-d array) and backprop gradients in one forward and one backward pass.
