@@ -28,11 +28,13 @@ from xpnet.layers import Affine
 from xpnet.nets import TwoLayerNet
 from xpnet.train import Trainer
 
+PHASES = ("batch", "forward", "backward", "update")  # of one training step, in order
+
 
 def xpnet_phases(trainer: Trainer, iters: int) -> dict[str, float]:
     """Seconds per step in each phase of the Trainer's own step, on its own objects."""
     net, opt, n = trainer.network, trainer.optimizer, trainer.train_set.n
-    acc = dict.fromkeys(("batch", "forward", "backward", "update"), 0.0)
+    acc = dict.fromkeys(PHASES, 0.0)
     layers = list(net.layers.values())
     for _ in range(iters):
         t0 = time.perf_counter()
@@ -67,7 +69,7 @@ def bare_phases(x: np.ndarray, t: np.ndarray, dtype: str, iters: int, lr: float 
     w2, b2 = (0.01 * rng.standard_normal((50, 10))).astype(dt), np.zeros(10, dt)
     classes = np.arange(10)
     n = x.shape[0]
-    acc = dict.fromkeys(("batch", "forward", "backward", "update"), 0.0)
+    acc = dict.fromkeys(PHASES, 0.0)
     for _ in range(iters):
         t0 = time.perf_counter()
         idx = rng.integers(0, n, size=100)

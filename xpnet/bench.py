@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import inspect
 import json
-import math
 import os
 import platform
 import statistics
@@ -29,66 +27,23 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._threads import thread_limit
+from ._bench_job import D, Job, K, flops, matmul_floor, xpnet_threads
+from ._bench_numgrad import numgrad_bench
+from ._bench_report import print_numgrad, print_report
 
 __all__ = ["main"]
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+ROOT = Path(__file__).resolve().parents[1]  # the repository, when xpnet runs from a checkout
+BENCHMARKS = ROOT / "benchmarks"
 REFERENCES = {"book": "book_numpy.py", "torch": "torch_eager.py"}
 IMPLS = ("xpnet", "book", "torch")
-D, K = 784, 10  # MNIST input and output widths
-EVAL_CHUNK = 10_000  # xpnet's default eval_batch_size
 _MARK = "XPNET-BENCH-RESULT "
-
-
-@dataclass(frozen=True)
-class Job:
-    """What one run trains: sizes, schedule, data subset, dtype and where."""
-
-    iters: int = 10_000
-    hidden: int = 50
-    batch_size: int = 100
-    lr: float = 0.1
-    eval_every: int = 600
-    n_train: int = 60_000
-    n_test: int = 10_000
-    dtype: str = "float32"
-    backend: str = "numpy"
-    device: str | None = None
-    seed: int = 0
-    ref_threads: str = "matched"
-
-    @property
-    def evals(self) -> int:
-        """Evaluations: every ``eval_every`` steps and after the last."""
-        return math.ceil(self.iters / self.eval_every)
-
-    @property
-    def torch_device(self) -> str:
-        """Where the PyTorch reference runs: CUDA when xpnet runs on a GPU, else the CPU."""
-        gpu = self.backend == "cupy" or str(self.device or "").startswith(("cuda", "gpu"))
-        return "cuda" if gpu else "cpu"
-
-
-def flops(job: Job, impl: str = "xpnet") -> dict[str, float]:
-    """Matmul FLOPs of the job as ``impl`` computes it (2*m*n*k per product).
-
-    Per step xpnet and PyTorch do x@W1, h@W2, dW2 = h.T@d, dh = d@W2.T, dW1 = x.T@dh; the
-    book also computes dx = dh@W1.T (unused) and runs a second forward pass to log the loss.
-    """
-    b, h = job.batch_size, job.hidden
-    fwd = 2 * b * (D * h + h * K)
-    step = fwd + 2 * b * D * h + 4 * b * h * K  # forward, dW1, dW2 and dh: 4bDh + 6bhK
-    if impl == "book":
-        step += 2 * b * D * h + fwd  # dx of the first layer, and the logging forward pass
-    evaluation = job.evals * (job.n_train + job.n_test) * 2 * (D * h + h * K)
-    return {"train": float(step * job.iters), "eval": float(evaluation), "total": float(step * job.iters + evaluation)}
 
 
 # --- one run, in a child process ---------------------------------------------------------
@@ -136,20 +91,12 @@ def _child(impl: str, job: Job) -> dict[str, Any]:
         kw = dict(iters=job.iters, dtype=job.dtype, seed=job.seed, eval_every=job.eval_every, hidden=job.hidden,
                   batch_size=job.batch_size, lr=job.lr)
         if job.ref_threads == "matched":
-            kw.update(zip(("train_threads", "eval_threads"), _xpnet_threads()))
+            kw.update(zip(("train_threads", "eval_threads"), xpnet_threads()))
         if impl == "torch":
             kw["device"] = job.torch_device
         out = _load_reference(impl).run(*data, **kw)
     out.update(start_rss_mb=rss_start, peak_rss_mb=_rss_mb(peak=True))
     return out
-
-
-def _xpnet_threads() -> tuple[int | None, int | None]:
-    """Native threads xpnet's Trainer uses by default for training steps and for evaluation."""
-    from .train import Trainer
-
-    params = inspect.signature(Trainer).parameters
-    return params["train_threads"].default, params["eval_threads"].default or os.cpu_count()
 
 
 def _rss_mb(peak: bool) -> float | None:
@@ -167,8 +114,7 @@ def _rss_mb(peak: bool) -> float | None:
 def _env() -> dict[str, str]:
     """The environment for child processes, with this copy of xpnet first on the path."""
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     return env
 
 
@@ -181,7 +127,7 @@ def _run_once(impl: str, job: Job) -> dict[str, Any]:
     return json.loads(lines[-1][len(_MARK):])
 
 
-# --- statistics, floor, CLI ----------------------------------------------------------------
+# --- statistics, the xpnet train process ---------------------------------------------------
 def _summary(runs: list[dict[str, Any]], job: Job) -> dict[str, Any]:
     med = {k: statistics.median(r[k] for r in runs) for k in ("total_time", "train_time", "eval_time")}
     return {
@@ -201,49 +147,6 @@ def _ratio(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def _best_time(fn: Any, min_time: float, blocks: int = 5) -> float:
-    """Seconds per call of ``fn``: the fastest of ``blocks`` blocks of calls, each >= ``min_time``."""
-    fn()
-    tic = time.perf_counter()
-    fn()
-    n, best = max(1, int(min_time / max(time.perf_counter() - tic, 1e-7))), math.inf
-    for _ in range(blocks):
-        tic = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - tic) / n)
-    return best
-
-
-def matmul_floor(job: Job, min_time: float = 0.2) -> dict[str, float]:
-    """The job's matmuls alone in NumPy: training shapes on one BLAS thread, evaluation on all cores."""
-    rng = np.random.default_rng(0)
-    b, h, dt = job.batch_size, job.hidden, np.dtype(job.dtype)
-    x, w1, hid = rng.random((b, D), dt), rng.random((D, h), dt), rng.random((b, h), dt)
-    w2, d, dh = rng.random((h, K), dt), rng.random((b, K), dt), rng.random((b, h), dt)
-
-    def step() -> None:
-        x @ w1, hid @ w2, hid.T @ d, d @ w2.T, x.T @ dh
-
-    chunks = [min(EVAL_CHUNK, n - lo) for n in (job.n_train, job.n_test) for lo in range(0, n, EVAL_CHUNK)]
-    xe, he = rng.random((max(chunks), D), dt), rng.random((max(chunks), h), dt)
-
-    def evaluation() -> None:
-        for c in chunks:
-            xe[:c] @ w1, he[:c] @ w2
-
-    with thread_limit(1):
-        t_step = _best_time(step, min_time)
-    with thread_limit(os.cpu_count()):
-        t_eval = _best_time(evaluation, min_time, blocks=3)
-    f = flops(job)
-    return {
-        "train_step_s": t_step, "train_gflops": f["train"] / job.iters / t_step / 1e9, "eval_pass_s": t_eval,
-        "eval_gflops": f["eval"] / job.evals / t_eval / 1e9, "job_s": t_step * job.iters + t_eval * job.evals,
-        "eval_image_s": t_eval / (job.n_train + job.n_test),
-    }
-
-
 def time_cli(job: Job, floor: dict[str, float]) -> dict[str, Any]:
     """Wall time of the whole ``xpnet train --iters N --quiet`` process, against the matmul floor."""
     if importlib.util.find_spec("xpnet.cli") is None or importlib.util.find_spec("xpnet.__main__") is None:
@@ -259,128 +162,6 @@ def time_cli(job: Job, floor: dict[str, float]) -> dict[str, Any]:
         return {"skipped": f"`xpnet {' '.join(args)}` exited with {proc.returncode}: {proc.stderr.strip()[-500:]}"}
     floor_s = floor["train_step_s"] * job.iters + floor["eval_image_s"] * 70_000 * job.evals  # all of MNIST
     return {"command": "xpnet " + " ".join(args), "wall_time": wall, "floor_s": floor_s, "x_floor": wall / floor_s}
-
-
-# --- numerical gradients -------------------------------------------------------------------
-def _loop_elements(net: Any, x: Any, onehot: Any, key: str, indices: list[int], h: float = 1e-4) -> np.ndarray:
-    """The loop method's central differences for some elements of ``params[key]`` (its loop body, unchanged)."""
-    from ._numgrad import scores_with, stacked_loss
-
-    xp, p = net.backend.xp, net.params[key]
-    shape, n, dev = tuple(p.shape), math.prod(p.shape), net.backend.device
-    flat, ids = xp.reshape(p, (n,)), xp.arange(n, device=dev)
-    step, zero = xp.asarray(h, dtype=p.dtype, device=dev), xp.asarray(0.0, dtype=p.dtype, device=dev)
-    out = []
-    for i in indices:
-        e = xp.where(ids == i, step, zero)
-        f1 = stacked_loss(scores_with(net, x, {key: xp.reshape(flat + e, shape)}), onehot)
-        f2 = stacked_loss(scores_with(net, x, {key: xp.reshape(flat - e, shape)}), onehot)
-        out.append((f1 - f2) / (2 * h))
-    return np.asarray([float(v) for v in out])
-
-
-def numgrad_bench(backend: str, device: str | None, *, w1_elements: int, full: bool) -> dict[str, Any]:
-    """Time TwoLayerNet(784, 50, 10).numerical_gradient on 3 images, batched vs loop, next to backprop."""
-    from . import _compat
-    from .datasets.mnist import load_mnist_uint8
-    from .nets import TwoLayerNet
-
-    (x, t), _ = load_mnist_uint8()
-    net = TwoLayerNet(D, 50, K, backend=backend, device=device, dtype="float64", seed=0)
-    be, xp, host = net.backend, net.backend.xp, _compat.to_numpy
-    xb, tb = be.asarray(x[:3] / 255.0, dtype="float64"), be.asarray(t[:3])
-    onehot = xp.astype(tb[:, None] == xp.arange(K, device=be.device), xp.float64)
-    t_bp = _best_time(lambda: host(net.loss_and_gradient(xb, tb)[1]["W1"]), 0.2)
-    batched = {k: host(v) for k, v in net.numerical_gradient(xb, tb, method="batched").items()}
-    t_batched = _best_time(lambda: host(net.numerical_gradient(xb, tb, method="batched")["b2"]), 0.3, 3)
-    bp_diff = max(float(np.max(np.abs(host(v) - batched[k]))) for k, v in net.gradient(xb, tb).items())
-    if full:
-        tic = time.perf_counter()
-        loop = {k: host(v) for k, v in net.numerical_gradient(xb, tb, method="loop").items()}
-        t_loop, how = time.perf_counter() - tic, "in full"
-        diff = max(float(np.max(np.abs(loop[k] - batched[k]))) for k in loop)
-    else:
-        # W1 elements of pixels that some image lights up (the others have zero gradients)
-        lit = (np.flatnonzero(np.any(x[:3] > 0, axis=0))[:, None] * 50 + np.arange(50)).ravel()
-        w1 = np.sort(np.random.default_rng(0).choice(lit, size=min(w1_elements, lit.size), replace=False))
-        t_loop, diff = 0.0, 0.0
-        for key, ref in batched.items():
-            idx = w1.tolist() if key == "W1" else list(range(ref.size))
-            tic = time.perf_counter()
-            part = _loop_elements(net, xb, onehot, key, idx)
-            t_loop += (time.perf_counter() - tic) * ref.size / len(idx)
-            diff = max(diff, float(np.max(np.abs(part - ref.reshape(-1)[idx]))))
-        how = f"estimated: {len(w1)} of {D * 50:,} W1 elements scaled up, b1/W2/b2 in full"
-    return {
-        "backend": str(be), "params": sum(v.size for v in batched.values()), "backprop_s": t_bp, "batched_s": t_batched,
-        "loop_s": t_loop, "loop_how": how, "max_diff_loop_batched": diff, "agree": diff <= 1e-9,
-        "max_diff_backprop_batched": bp_diff,
-    }
-
-
-# --- report ---------------------------------------------------------------------------------
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    rows = [headers, *[[f"{c:,.4g}" if isinstance(c, float) else str(c) for c in r] for r in rows]]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
-    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
-
-
-def _si(value: float, unit: str) -> str:
-    """``value`` with an SI prefix and 3 significant digits: 1.6e11 FLOP -> "160 GFLOP"."""
-    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
-
-
-def _print_report(rep: dict[str, Any]) -> None:
-    job, res, f, fl = Job(**rep["job"]), rep["results"], rep["flops"], rep["floor"]
-    print(f"xpnet bench: TwoLayerNet({D}, {job.hidden}, {K}) ReLU, SGD lr {job.lr}, batch {job.batch_size}, {job.iters:,} steps, "
-          f"{job.evals} evaluations of {job.n_train:,} + {job.n_test:,} images")
-    m = rep["machine"]
-    tt, te = _xpnet_threads()
-    threads = f"{tt or 'default'} for training, {te} for evaluation, as xpnet" if job.ref_threads == "matched" else "library defaults"
-    print(f"{job.dtype}, xpnet on {job.backend} ({job.device or 'default device'}); references' threads: {threads}; {rep['repeats']} repeats "
-          f"alternating; {m['cpus']} CPUs, load {m['load_before']:.1f} -> {m['load_after']:.1f}\n")
-    rows = [[k, r["median_time"], r["min_time"], r["train_time"], r["eval_time"], r["iters_per_sec"], r["test_acc"],
-             r["test_acc_min"], r["peak_rss_mb"], r["start_rss_mb"]] for k, r in res.items()]
-    print(_table(["impl", "median s", "min s", "train s", "eval s", "steps/s", "test acc", "min acc", "peak RSS MB",
-                  "RSS at start MB"], rows))
-    if rep["ratios"]:
-        print("\nratios: time of xpnet / time of the other (below 1: xpnet is faster)")
-        rows = [[k, r["total"], r["total_round_median"], r["train"], r["eval"]] for k, r in rep["ratios"].items()]
-        print(_table(["", "job (of medians)", "job (median of rounds)", "training", "evaluation"], rows))
-    print(f"\nFLOPs (matmuls, xpnet's count): training {_si(f['train'], 'FLOP')} ({_si(f['train'] / job.iters, 'FLOP')} a step), "
-          f"evaluation {_si(f['eval'], 'FLOP')}, job {_si(f['total'], 'FLOP')}")
-    if "book" in res:
-        print(f"  the book's code does {flops(job, 'book')['train'] / f['train']:.2f}x the training FLOPs (dx of layer 1, a second forward)")
-    g = rep["xpnet_gflops"]
-    print(f"xpnet achieved: training {g['train']:.1f} GFLOP/s, evaluation {g['eval']:.1f} GFLOP/s, job {g['total']:.1f} GFLOP/s")
-    print(f"matmul floor (NumPy alone; 1 thread for training shapes, {m['cpus']} for evaluation): step {_si(fl['train_step_s'], 's')} "
-          f"({fl['train_gflops']:.1f} GFLOP/s), evaluation {_si(fl['eval_pass_s'], 's')} ({fl['eval_gflops']:.1f} GFLOP/s), "
-          f"job {_si(fl['job_s'], 's')}")
-    pct = rep["floor_fraction"]
-    print(f"xpnet reaches {pct['train']:.0f}% of the floor's throughput in training steps, {pct['eval']:.0f}% in evaluation, "
-          f"{pct['job']:.0f}% over the job")
-    cli = rep["cli"]
-    if "skipped" in cli:
-        print(f"xpnet train process: skipped ({cli['skipped']})")
-    else:
-        print(f"xpnet train process: {cli['wall_time']:.2f} s for `{cli['command']}` = {cli['x_floor']:.1f}x its matmul floor")
-    for note in rep["notes"]:
-        print(f"note: {note}")
-
-
-def _print_numgrad(r: dict[str, Any]) -> None:
-    print(f"numerical gradient of TwoLayerNet({D}, 50, {K}) on 3 images, float64, {r['backend']}, {r['params']:,} parameters")
-    bp = r["backprop_s"]
-    print(f"  backprop  {bp * 1e3:12.3f} ms")
-    print(f"  batched   {r['batched_s'] * 1e3:12.3f} ms  {r['batched_s'] / bp:,.0f}x backprop")
-    print(f"  loop      {r['loop_s'] * 1e3:12.3f} ms  {r['loop_s'] / bp:,.0f}x backprop, {r['loop_s'] / r['batched_s']:,.0f}x batched "
-          f"({r['loop_how']})")
-    verdict = "agree within 1e-9" if r["agree"] else "DISAGREE (more than 1e-9)"
-    print(f"  loop vs batched: max |difference| {r['max_diff_loop_batched']:.2e}, {verdict}")
-    print(f"  backprop vs batched: max |difference| {r['max_diff_backprop_batched']:.2e}")
 
 
 # --- command line -------------------------------------------------------------------------
@@ -427,9 +208,20 @@ def _select(args: argparse.Namespace, parser: argparse.ArgumentParser, notes: li
     return chosen
 
 
+def _load_average() -> float:
+    """The machine's 1-minute load average; NaN where the platform has none."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def _save_json(path: str | None, data: dict[str, Any]) -> None:
+    """Write ``data`` as JSON to ``path`` (``--json``); nothing when no path was given."""
+    if path:
+        Path(path).write_text(json.dumps(data, indent=1))
+
+
 def run_bench(job: Job, impls: list[str], repeats: int, *, floor_time: float = 0.2) -> dict[str, Any]:
     """Run every implementation ``repeats`` times, alternating, and gather the report (a JSON-able dict)."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = _load_average()
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in impls}
     for _ in range(repeats):
         for name in impls:
@@ -454,8 +246,7 @@ def run_bench(job: Job, impls: list[str], repeats: int, *, floor_time: float = 0
                            "job": 100 * floor["job_s"] / x["median_time"]},
         "cli": time_cli(job, floor),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "numpy": np.__version__, "load_before": load,
-                    "load_after": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")},
+                    "numpy": np.__version__, "load_before": load, "load_after": _load_average()},
         "notes": notes + (["the matmul floor is NumPy on the CPU, whatever xpnet's backend"] if job.backend != "numpy" else []),
     }
 
@@ -469,9 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.numgrad:
         rep = numgrad_bench(args.backend, args.device, w1_elements=200 if args.short else 2000, full=args.full_numgrad)
-        _print_numgrad(rep)
-        if args.json:
-            Path(args.json).write_text(json.dumps({"numgrad": rep}, indent=1))
+        print_numgrad(rep)
+        _save_json(args.json, {"numgrad": rep})
         return 0 if rep["agree"] else 1
     job = Job(dtype=args.dtype, backend=args.backend, device=args.device, seed=args.seed, ref_threads=args.ref_threads)
     repeats = 5
@@ -490,9 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"xpnet bench: {exc}", file=sys.stderr)
         return 1
     rep["notes"] += notes
-    _print_report(rep)
-    if args.json:
-        Path(args.json).write_text(json.dumps(rep, indent=1))
+    print_report(rep)
+    _save_json(args.json, rep)
     return 0
 
 

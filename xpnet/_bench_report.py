@@ -1,0 +1,74 @@
+"""The printed reports of ``xpnet bench``: the timing run's tables and summary lines, and ``--numgrad``'s."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._bench_job import D, Job, K, flops, xpnet_threads
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    """Rows under ``headers`` in aligned columns: the first left, the rest right; floats to 4 significant digits."""
+    rows = [headers, *[[f"{c:,.4g}" if isinstance(c, float) else str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
+    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
+
+
+def _si(value: float, unit: str) -> str:
+    """``value`` with an SI prefix and 3 significant digits: 1.6e11 FLOP -> "160 GFLOP"."""
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def print_report(rep: dict[str, Any]) -> None:
+    """Print the report of :func:`xpnet.bench.run_bench` (a JSON-able dict)."""
+    job, res, f, fl = Job(**rep["job"]), rep["results"], rep["flops"], rep["floor"]
+    print(f"xpnet bench: TwoLayerNet({D}, {job.hidden}, {K}) ReLU, SGD lr {job.lr}, batch {job.batch_size}, {job.iters:,} steps, "
+          f"{job.evals} evaluations of {job.n_train:,} + {job.n_test:,} images")
+    m = rep["machine"]
+    tt, te = xpnet_threads()
+    threads = f"{tt or 'default'} for training, {te} for evaluation, as xpnet" if job.ref_threads == "matched" else "library defaults"
+    print(f"{job.dtype}, xpnet on {job.backend} ({job.device or 'default device'}); references' threads: {threads}; {rep['repeats']} repeats "
+          f"alternating; {m['cpus']} CPUs, load {m['load_before']:.1f} -> {m['load_after']:.1f}\n")
+    rows = [[k, r["median_time"], r["min_time"], r["train_time"], r["eval_time"], r["iters_per_sec"], r["test_acc"],
+             r["test_acc_min"], r["peak_rss_mb"], r["start_rss_mb"]] for k, r in res.items()]
+    print(_table(["impl", "median s", "min s", "train s", "eval s", "steps/s", "test acc", "min acc", "peak RSS MB",
+                  "RSS at start MB"], rows))
+    if rep["ratios"]:
+        print("\nratios: time of xpnet / time of the other (below 1: xpnet is faster)")
+        rows = [[k, r["total"], r["total_round_median"], r["train"], r["eval"]] for k, r in rep["ratios"].items()]
+        print(_table(["", "job (of medians)", "job (median of rounds)", "training", "evaluation"], rows))
+    print(f"\nFLOPs (matmuls, xpnet's count): training {_si(f['train'], 'FLOP')} ({_si(f['train'] / job.iters, 'FLOP')} a step), "
+          f"evaluation {_si(f['eval'], 'FLOP')}, job {_si(f['total'], 'FLOP')}")
+    if "book" in res:
+        print(f"  the book's code does {flops(job, 'book')['train'] / f['train']:.2f}x the training FLOPs (dx of layer 1, a second forward)")
+    g = rep["xpnet_gflops"]
+    print(f"xpnet achieved: training {g['train']:.1f} GFLOP/s, evaluation {g['eval']:.1f} GFLOP/s, job {g['total']:.1f} GFLOP/s")
+    print(f"matmul floor (NumPy alone; 1 thread for training shapes, {m['cpus']} for evaluation): step {_si(fl['train_step_s'], 's')} "
+          f"({fl['train_gflops']:.1f} GFLOP/s), evaluation {_si(fl['eval_pass_s'], 's')} ({fl['eval_gflops']:.1f} GFLOP/s), "
+          f"job {_si(fl['job_s'], 's')}")
+    pct = rep["floor_fraction"]
+    print(f"xpnet reaches {pct['train']:.0f}% of the floor's throughput in training steps, {pct['eval']:.0f}% in evaluation, "
+          f"{pct['job']:.0f}% over the job")
+    cli = rep["cli"]
+    if "skipped" in cli:
+        print(f"xpnet train process: skipped ({cli['skipped']})")
+    else:
+        print(f"xpnet train process: {cli['wall_time']:.2f} s for `{cli['command']}` = {cli['x_floor']:.1f}x its matmul floor")
+    for note in rep["notes"]:
+        print(f"note: {note}")
+
+
+def print_numgrad(r: dict[str, Any]) -> None:
+    """Print the report of :func:`xpnet._bench_numgrad.numgrad_bench`."""
+    print(f"numerical gradient of TwoLayerNet({D}, 50, {K}) on 3 images, float64, {r['backend']}, {r['params']:,} parameters")
+    bp = r["backprop_s"]
+    print(f"  backprop  {bp * 1e3:12.3f} ms")
+    print(f"  batched   {r['batched_s'] * 1e3:12.3f} ms  {r['batched_s'] / bp:,.0f}x backprop")
+    print(f"  loop      {r['loop_s'] * 1e3:12.3f} ms  {r['loop_s'] / bp:,.0f}x backprop, {r['loop_s'] / r['batched_s']:,.0f}x batched "
+          f"({r['loop_how']})")
+    verdict = "agree within 1e-9" if r["agree"] else "DISAGREE (more than 1e-9)"
+    print(f"  loop vs batched: max |difference| {r['max_diff_loop_batched']:.2e}, {verdict}")
+    print(f"  backprop vs batched: max |difference| {r['max_diff_backprop_batched']:.2e}")
