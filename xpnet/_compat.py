@@ -53,7 +53,7 @@ def namespace(*arrays: Array | None, where: str | None = None) -> Any:
     ValueError
         If the arrays live on two different devices.
     """
-    if all(type(a) is np.ndarray for a in arrays) and arrays:
+    if arrays and all(type(a) is np.ndarray or isinstance(a, np.generic) for a in arrays):
         return _NUMPY  # the hot path of NumPy training steps: nothing to compare
     present = [a for a in arrays if a is not None and is_array(a)]
     prefix = f"{where}: " if where else ""
