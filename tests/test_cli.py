@@ -142,3 +142,19 @@ def test_help_documents_every_train_option(capsys):
     for option in ("--backend", "--device", "--dtype", "--iters", "--batch-size", "--lr", "--hidden-size", "--activation",
                    "--seed", "--data-dir", "--save", "--resume", "--plot", "--history", "--quiet", "--val-split", "--patience"):
         assert option in out
+
+
+def test_a_network_that_does_not_learn_is_reported(tmp_path, capsys):
+    hist = tmp_path / "h.json"
+    code = main(["train", "--iters", "200", "--eval-every", "100", "--lr", "10", "--seed", "0", "--quiet", "--history", str(hist)])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "not learning" in err and "learning rate" in err
+    assert any("not learning" in note for note in json.loads(hist.read_text())["notes"])
+
+
+def test_bench_options_pass_through_the_xpnet_command(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--help"])
+    assert info.value.code == 0
+    assert "--short" in capsys.readouterr().out

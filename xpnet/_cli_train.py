@@ -205,9 +205,7 @@ def _summary(history: History, trainer: Any, elapsed: float, written: list[str])
         f"{elapsed:.1f} s in all (training {history.train_time:.1f} s at {history.iters_per_sec:.0f} it/s, "
         f"evaluation {history.eval_time:.1f} s) | {trainer.backend}, {trainer.dtype_name}, seed {trainer.seed}"
     )
-    k = trainer.network.output_size
-    if history.iterations >= trainer.eval_every and train_acc < 2.0 / k:
-        print(f"warning: the network is not learning (train accuracy {train_acc:.3f}, chance is {1 / k:.2f}); "
-              "the learning rate may be too large or too small", file=sys.stderr)
+    for note in history.notes:
+        print(f"warning: {note}", file=sys.stderr)
     if written:
         print(f"wrote {', '.join(written)}")

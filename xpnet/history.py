@@ -42,6 +42,8 @@ class History:
         With a validation split: the evaluation point whose parameters were kept.
     stop_reason : str
         ``"completed"``, ``"early_stopping"``, ``"interrupted"`` or ``"diverged"``.
+    notes : list of str
+        Findings about the run, e.g. that the network is not learning.
     config : dict
         The run's settings (network, backend, dtype, batch size, learning rate, seed, ...).
     """

@@ -331,6 +331,13 @@ class Trainer:
         if self._best is not None and self.history.stop_reason in ("completed", "early_stopping"):
             self.network.params = self._best[2]
             self.history.best_iter = self._best[1]
+        k = self.network.output_size
+        h = self.history
+        if h.train_acc and h.iterations >= self.eval_every and h.train_acc[-1] < 2.0 / k:
+            h.notes.append(
+                f"the network is not learning: train accuracy {h.train_acc[-1]:.3f} after {h.iterations} "
+                f"iterations, chance is {1 / k:.2f}; the learning rate may be too large or too small"
+            )
 
     def _evaluate(self, done: int, on_eval: Callable[[EvalRecord], None] | None) -> bool:
         """Measure accuracies; returns True when early stopping ends the run."""
