@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -17,20 +16,14 @@ def _max_abs_diff(a: Any, b: Any) -> float:
 
 
 def _loop_elements(net: Any, x: Any, onehot: Any, key: str, indices: list[int], h: float = 1e-4) -> np.ndarray:
-    """The loop method's central differences for some elements of ``params[key]`` (its loop body, unchanged)."""
+    """The loop method's central differences for some elements of ``params[key]``."""
     from ._numgrad import scores_with, stacked_loss
+    from .gradient import central_differences
 
-    xp, p = net.backend.xp, net.params[key]
-    shape, n, dev = tuple(p.shape), math.prod(p.shape), net.backend.device
-    flat, ids = xp.reshape(p, (n,)), xp.arange(n, device=dev)
-    step, zero = xp.asarray(h, dtype=p.dtype, device=dev), xp.asarray(0.0, dtype=p.dtype, device=dev)
-    out = []
-    for i in indices:
-        e = xp.where(ids == i, step, zero)
-        f1 = stacked_loss(scores_with(net, x, {key: xp.reshape(flat + e, shape)}), onehot)
-        f2 = stacked_loss(scores_with(net, x, {key: xp.reshape(flat - e, shape)}), onehot)
-        out.append((f1 - f2) / (2 * h))
-    return np.asarray([float(v) for v in out])
+    def f(value: Any) -> Any:
+        return stacked_loss(scores_with(net, x, {key: value}), onehot)
+
+    return np.asarray([float(v) for v in central_differences(f, net.params[key], indices, h)])
 
 
 def numgrad_bench(backend: str, device: str | None, *, w1_elements: int, full: bool) -> dict[str, Any]:

@@ -9,7 +9,7 @@ a one-hot step, so ``x`` is never touched and every backend gets the same answer
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from . import _compat
@@ -65,21 +65,30 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, h: float = 1e-4) -> Any:
     shape = tuple(x.shape)
     n = _compat.size(x)
     dev = _compat.device(x)
+    if n == 0:
+        return xp.zeros(shape, dtype=x.dtype, device=dev)
+    grads = list(central_differences(f, x, range(n), h))
+    return xp.reshape(xp.stack(grads), shape)
+
+
+def central_differences(f: Callable[[Any], Any], x: Any, indices: Iterable[int], h: float) -> Iterator[Any]:
+    """``(f(x + h e_i) - f(x - h e_i)) / 2h`` for each flat index ``i``, as 0-d arrays of ``x``'s dtype.
+
+    Each perturbed point is a fresh array; ``x`` is never written.
+    """
+    xp = _compat.namespace(x)
+    shape, n, dev = tuple(x.shape), _compat.size(x), _compat.device(x)
     flat = xp.reshape(x, (n,))
     ids = xp.arange(n, device=dev)
     step = xp.asarray(h, dtype=x.dtype, device=dev)
     zero = xp.asarray(0.0, dtype=x.dtype, device=dev)
-    grads = []
-    for i in range(n):
+    for count, i in enumerate(indices):
         e = xp.where(ids == i, step, zero)
         fxh1 = f(xp.reshape(flat + e, shape))
         fxh2 = f(xp.reshape(flat - e, shape))
-        if i == 0:
+        if count == 0:
             _require_scalar(fxh1)
-        grads.append(xp.asarray((fxh1 - fxh2) / (2 * h), dtype=x.dtype, device=dev))
-    if n == 0:
-        return xp.zeros(shape, dtype=x.dtype, device=dev)
-    return xp.reshape(xp.stack(grads), shape)
+        yield xp.asarray((fxh1 - fxh2) / (2 * h), dtype=x.dtype, device=dev)
 
 
 def _require_scalar(value: Any) -> None:
