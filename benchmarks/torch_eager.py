@@ -123,4 +123,5 @@ def run(x_train, t_train, x_test, t_test, *, iters=10_000, dtype="float32", seed
         "first_loss": losses[0] if losses else None,
         "last_loss": losses[-1] if losses else None,
         "threads": [train_threads, eval_threads],
+        "dtype": dtype,
     }

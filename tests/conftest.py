@@ -78,6 +78,15 @@ def assert_close(actual: Any, expected: Any, dtype: str = "float64", **kw: Any) 
     np.testing.assert_allclose(to_np(actual), np.asarray(expected, dtype=np.float64), **tol)
 
 
+def blobs(n: int = 600, d: int = 12, k: int = 3, *, n_test: int = 200, spread: float = 25.0, seed: int = 0) -> tuple:
+    """Separable clusters as uint8 'images' (N, d) and int labels: ``((x, t), (x_test, t_test))``."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(40, 215, size=(k, d))
+    t = rng.integers(0, k, size=n + n_test)
+    x = np.clip(centers[t] + rng.normal(scale=spread, size=(n + n_test, d)), 0, 255).astype(np.uint8)
+    return (x[:n], t[:n]), (x[n:], t[n:])
+
+
 def read_only(x: np.ndarray) -> np.ndarray:
     """A read-only NumPy copy: any in-place write raises ValueError."""
     y = np.array(x, copy=True)

@@ -4,19 +4,14 @@ import secrets
 
 import numpy as np
 import pytest
-from conftest import to_np
+from conftest import blobs, to_np
 
 from xpnet import TrainingDiverged, TwoLayerNet
 from xpnet.train import Trainer, train
 
 
 def _blobs(n=600, d=12, k=3, seed=0):
-    """Separable clusters as uint8 'images' (N, d) and int labels, plus a test split."""
-    rng = np.random.default_rng(seed)
-    centers = rng.uniform(40, 215, size=(k, d))
-    t = rng.integers(0, k, size=n + 200)
-    x = np.clip(centers[t] + rng.normal(scale=25, size=(n + 200, d)), 0, 255).astype(np.uint8)
-    return (x[:n], t[:n]), (x[n:], t[n:])
+    return blobs(n, d, k, seed=seed)
 
 
 def test_training_learns_on_every_backend(backend):

@@ -84,29 +84,41 @@ def best_time(fn: Any, min_time: float, blocks: int = 5) -> float:
 
 
 def matmul_floor(job: Job, min_time: float = 0.2) -> dict[str, float]:
-    """The job's matmuls alone in NumPy: training shapes on one BLAS thread, evaluation on all cores."""
+    """The job's matmuls alone in NumPy: training shapes on one BLAS thread, evaluation on all cores.
+
+    Each of a step's five products is timed in every operand layout a step could use (e.g.
+    ``dW1 = x.T @ dh`` or its transpose ``dh.T @ x``) and the fastest counts, so the floor
+    is the best these shapes get from this BLAS, whatever layout an implementation picks.
+    """
     rng = np.random.default_rng(0)
     b, h, dt = job.batch_size, job.hidden, np.dtype(job.dtype)
-    x, w1, hid = rng.random((b, D), dt), rng.random((D, h), dt), rng.random((b, h), dt)
-    w2, d, dh = rng.random((h, K), dt), rng.random((b, K), dt), rng.random((b, h), dt)
 
-    def step() -> None:
-        x @ w1, hid @ w2, hid.T @ d, d @ w2.T, x.T @ dh
+    def r(*shape: int) -> np.ndarray:
+        return rng.random(shape, dt)
 
+    x, w1, w1t, hid, w2, w2t, d, dh = r(b, D), r(D, h), r(h, D), r(b, h), r(h, K), r(K, h), r(b, K), r(b, h)
+    products = {  # name: layouts computing it (or its transpose)
+        "x @ W1": (lambda: x @ w1, lambda: x @ w1t.T),
+        "h @ W2": (lambda: hid @ w2, lambda: w2t @ hid.T),
+        "dW2": (lambda: hid.T @ d, lambda: d.T @ hid),
+        "dh": (lambda: d @ w2.T, lambda: w2 @ d.T),
+        "dW1": (lambda: x.T @ dh, lambda: dh.T @ x),
+    }
     chunks = [min(EVAL_CHUNK, n - lo) for n in (job.n_train, job.n_test) for lo in range(0, n, EVAL_CHUNK)]
-    xe, he = rng.random((max(chunks), D), dt), rng.random((max(chunks), h), dt)
+    xe, he = r(max(chunks), D), r(max(chunks), h)
 
     def evaluation() -> None:
         for c in chunks:
             xe[:c] @ w1, he[:c] @ w2
 
     with thread_limit(1):
-        t_step = best_time(step, min_time)
+        best = {name: min(best_time(f, min_time / 4) for f in layouts) for name, layouts in products.items()}
+    t_step = sum(best.values())
     with thread_limit(os.cpu_count()):
         t_eval = best_time(evaluation, min_time, blocks=3)
     f = flops(job)
     return {
         "train_step_s": t_step, "train_gflops": f["train"] / job.iters / t_step / 1e9, "eval_pass_s": t_eval,
         "eval_gflops": f["eval"] / job.evals / t_eval / 1e9, "job_s": t_step * job.iters + t_eval * job.evals,
-        "eval_image_s": t_eval / (job.n_train + job.n_test),
+        "eval_image_s": t_eval / (job.n_train + job.n_test), "products_s": best,
     }

@@ -37,7 +37,10 @@ class History:
     train_acc, test_acc, val_acc : list of float
         Accuracies at those points (``test_acc``/``val_acc`` empty when there is no such set).
     train_time, eval_time : float
-        Seconds spent in training steps and in evaluation.
+        Seconds spent in training steps and in evaluation. Evaluations measured in the
+        background (``Trainer(eval_async=True)``) overlap the training steps.
+    elapsed : float
+        Seconds of wall-clock time in :meth:`Trainer.run` (all runs of a resumed training).
     best_iter : int or None
         With a validation split: the evaluation point whose parameters were kept.
     stop_reason : str
@@ -55,6 +58,7 @@ class History:
     val_acc: list[float] = field(default_factory=list)
     train_time: float = 0.0
     eval_time: float = 0.0
+    elapsed: float = 0.0
     best_iter: int | None = None
     stop_reason: str = ""
     notes: list[str] = field(default_factory=list)
@@ -67,8 +71,8 @@ class History:
 
     @property
     def wall_time(self) -> float:
-        """Seconds spent training and evaluating."""
-        return self.train_time + self.eval_time
+        """Seconds of wall-clock time training and evaluating (:attr:`elapsed`, or the sum of the two for old records)."""
+        return self.elapsed if self.elapsed > 0 else self.train_time + self.eval_time
 
     @property
     def iters_per_sec(self) -> float:

@@ -181,6 +181,13 @@ class TwoLayerNet:
             activation=cfg["activation"], backend=be, dtype=dtype, params=host,
         )
 
+    def _with_params(self, params: Mapping[str, Array]) -> "TwoLayerNet":
+        """A network of the same architecture whose parameters are ``params`` (arrays shared, not copied)."""
+        return TwoLayerNet(
+            self.input_size, self.hidden_size, self.output_size, self.weight_init_std,
+            activation=self.activation, backend=self.backend, dtype=self.dtype, params=params,
+        )
+
     # --- input checks ---------------------------------------------------------------
     def _check_input(self, x: Array, where: str) -> Any:
         """Namespace of ``x`` after checking it is a non-empty floating batch of width ``input_size``."""

@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _compat
+from ._evaluations import Evaluations, Result
+from ._steps import make_step
 from ._threads import thread_limit
+from ._trainset import DeviceSet, host_images, host_labels
 from .errors import TrainingDiverged
 from .history import EvalRecord, History
 from .optim import SGD
@@ -30,56 +32,6 @@ Array = Any
 
 #: Steps between two reads of the pending losses (divergence check, progress report).
 FLUSH_EVERY = 100
-
-
-def _host_labels(t: Any, n_classes: int, name: str) -> np.ndarray:
-    t = np.asarray(_compat.to_numpy(t))
-    if t.ndim == 2:
-        if t.shape[1] != n_classes:
-            raise ValueError(f"train: {name} one-hot width {t.shape[1]} does not match the network's {n_classes} outputs")
-        t = np.argmax(t, axis=1)
-    if t.ndim != 1:
-        raise ValueError(f"train: {name} must be labels (N,) or one-hot (N, {n_classes}), got shape {t.shape}")
-    if not np.issubdtype(t.dtype, np.integer):
-        raise TypeError(f"train: {name} labels must be integers, got dtype {t.dtype}")
-    if t.size and (t.min() < 0 or t.max() >= n_classes):
-        raise ValueError(f"train: {name} labels must lie in 0..{n_classes - 1}, got values in {t.min()}..{t.max()}")
-    return t.astype(np.int64, copy=False)
-
-
-def _host_images(x: Any, width: int, name: str) -> np.ndarray:
-    x = np.asarray(_compat.to_numpy(x))
-    if x.ndim < 2 or int(np.prod(x.shape[1:])) != width:
-        raise ValueError(f"train: {name} must have shape (N, {width}) or (N, ...) with {width} values per sample, got {x.shape}")
-    if not (x.dtype == np.uint8 or np.issubdtype(x.dtype, np.floating)):
-        raise TypeError(f"train: {name} must be uint8 pixels or floats, got dtype {x.dtype}")
-    if x.shape[0] == 0:
-        raise ValueError(f"train: {name} is empty")
-    return x.reshape(x.shape[0], width)
-
-
-class _DeviceSet:
-    """A labelled set resident on the device: images in the network's dtype and int64 labels.
-
-    uint8 pixels are scaled to [0, 1] once, on the host, so evaluation is plain matmuls on
-    views. A training set given as uint8 also keeps its uint8 copy (a quarter of the bytes):
-    gathering 100 random rows of it and converting them is faster than gathering float rows,
-    whose cache misses dominate.
-    """
-
-    def __init__(self, trainer: "Trainer", x: np.ndarray, t: np.ndarray, *, for_batches: bool = False) -> None:
-        dtype = np.dtype(trainer.dtype_name)
-        be = trainer.backend
-        # NumPy may share the (read-only) host array; other backends get their own copy
-        shared = be.name == "numpy"
-        self.pixels = be.asarray(x, copy=not shared) if for_batches and x.dtype == np.uint8 else None
-        if x.dtype == np.uint8:
-            x = np.multiply(x, dtype.type(1.0 / 255.0), dtype=dtype)
-        elif x.dtype != dtype:
-            x = x.astype(dtype)
-        self.n = int(x.shape[0])
-        self.x = be.asarray(x, copy=False)
-        self.t = be.asarray(t, copy=False)
 
 
 class Trainer:
@@ -115,6 +67,15 @@ class Trainer:
     train_threads, eval_threads : int or None
         Native thread limits for training steps (None: no limit) and for evaluation (None:
         every core). One thread suits the small training matmuls; evaluation gains from more.
+    fast_path : bool
+        Allow the NumPy fast path for the step (see ``xpnet/_fused.py``): taken for a
+        TwoLayerNet on NumPy with plain SGD and backprop; it computes the same step as the
+        portable one, with preallocated buffers. False always takes the portable step.
+    eval_async : bool, optional
+        Measure each evaluation point on a background thread, from a snapshot of the
+        parameters, while training goes on (NumPy only; not with ``patience``, whose
+        decision must come before the next step). The last evaluation runs inline on every
+        core. None (default): on when the run allows it and the machine has two or more cores.
     """
 
     def __init__(
@@ -134,6 +95,8 @@ class Trainer:
         eval_batch_size: int = 10_000,
         train_threads: int | None = 1,
         eval_threads: int | None = None,
+        fast_path: bool = True,
+        eval_async: bool | None = None,
     ) -> None:
         self.network = network
         self.backend = network.backend
@@ -144,28 +107,30 @@ class Trainer:
         self.batch_size, self.gradient, self.eval_batch_size = batch_size, gradient, eval_batch_size
         self.val_split, self.patience = float(val_split), patience
         self.train_threads, self.eval_threads = train_threads, eval_threads
+        self.fast_path = bool(fast_path)
+        self.eval_async = self._check_eval_async(eval_async)
         k, width = network.output_size, network.input_size
-        x_tr = _host_images(train_data[0], width, "training images")
-        t_tr = _host_labels(train_data[1], k, "training labels")
+        x_tr = host_images(train_data[0], width, "training images")
+        t_tr = host_labels(train_data[1], k, "training labels")
         if len(x_tr) != len(t_tr):
             raise ValueError(f"train: {len(x_tr)} training images but {len(t_tr)} training labels")
-        self.val: _DeviceSet | None = None
+        self.val: DeviceSet | None = None
         if self.val_split > 0:
             order = np.random.default_rng([self.seed, 2]).permutation(len(x_tr))
             n_val = max(1, int(round(len(x_tr) * self.val_split)))
             if n_val >= len(x_tr):
                 raise ValueError(f"train: val_split {val_split} leaves no training data")
             val_idx, tr_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-            self.val = _DeviceSet(self, x_tr[val_idx], t_tr[val_idx])
+            self.val = DeviceSet(self.backend, self.dtype_name, x_tr[val_idx], t_tr[val_idx])
             x_tr, t_tr = x_tr[tr_idx], t_tr[tr_idx]
-        self.train_set = _DeviceSet(self, x_tr, t_tr, for_batches=True)
-        self.test: _DeviceSet | None = None
+        self.train_set = DeviceSet(self.backend, self.dtype_name, x_tr, t_tr, for_batches=True)
+        self.test: DeviceSet | None = None
         if test_data is not None:
-            x_te = _host_images(test_data[0], width, "test images")
-            t_te = _host_labels(test_data[1], k, "test labels")
+            x_te = host_images(test_data[0], width, "test images")
+            t_te = host_labels(test_data[1], k, "test labels")
             if len(x_te) != len(t_te):
                 raise ValueError(f"train: {len(x_te)} test images but {len(t_te)} test labels")
-            self.test = _DeviceSet(self, x_te, t_te)
+            self.test = DeviceSet(self.backend, self.dtype_name, x_te, t_te)
         self.eval_every = eval_every or max(self.train_set.n // batch_size, 1)
         self.rng = np.random.default_rng([self.seed, 1])
         self.history = History(config=self._config())
@@ -186,6 +151,19 @@ class Trainer:
             raise ValueError("train: patience needs a positive int and a validation split (val_split > 0)")
         if eval_bs < 1 or (eval_every is not None and eval_every < 1):
             raise ValueError("train: eval_batch_size and eval_every must be positive")
+
+    def _check_eval_async(self, eval_async: bool | None) -> bool:
+        from .nets import TwoLayerNet
+
+        possible = self.backend.name == "numpy" and type(self.network) is TwoLayerNet and self.patience is None
+        if eval_async is None:
+            return possible and (os.cpu_count() or 1) >= 2
+        if eval_async and not possible:
+            raise ValueError(
+                "train: eval_async needs a TwoLayerNet on the numpy backend and no patience (early stopping "
+                f"decides at each evaluation); got {type(self.network).__name__} on {self.backend.name}, patience {self.patience}"
+            )
+        return bool(eval_async)
 
     def _config(self) -> dict[str, Any]:
         return {
@@ -248,14 +226,13 @@ class Trainer:
         self.optimizer.update(net.params, grads)
         return loss
 
-    def _flush(self, pending: list[Array]) -> None:
-        """Read the pending device losses back (one transfer), then check them."""
-        if not pending:
+    def _flush(self, step: Any) -> None:
+        """Read the pending losses back (one transfer), check them, then publish the parameters."""
+        if not step.pending:
             return
-        values = _compat.to_numpy(self.backend.xp.stack(pending)).astype(float).tolist()
+        values = step.losses().tolist()
         first = len(self.history.train_loss)
         self.history.train_loss.extend(values)
-        pending.clear()
         bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
         if bad:
             it = first + bad[0] + 1
@@ -265,6 +242,7 @@ class Trainer:
                 f"training diverged: the loss became {values[bad[0]]} at iteration {it} "
                 f"(learning rate {self._config()['lr']}); try a smaller learning rate, e.g. --lr 0.1"
             )
+        step.publish()
 
     def run(
         self,
@@ -282,7 +260,8 @@ class Trainer:
         on_progress : callable, optional
             ``on_progress(steps_done, mean_recent_loss)`` every ``FLUSH_EVERY`` steps.
         on_eval : callable, optional
-            ``on_eval(EvalRecord)`` at every evaluation point.
+            ``on_eval(EvalRecord)`` for every evaluation point, in order (with ``eval_async``
+            up to one evaluation period after the point itself).
 
         Raises
         ------
@@ -293,35 +272,56 @@ class Trainer:
             raise ValueError(f"train: iters must be a non-negative int, got {iters!r}")
         self.history.config["iters"] = iters
         self._stop = False
-        start = self.history.iterations
-        pending: list[Array] = []
-        n = self.train_set.n
         self.history.stop_reason = "running"
-        with warnings.catch_warnings(), thread_limit(self.train_threads):
-            # overflow in a diverging run is reported by the divergence check, not as warnings
-            warnings.simplefilter("ignore", RuntimeWarning)
-            tic = time.perf_counter()
-            it = start
-            while it < iters and not self._stop:
-                pending.append(self._step(*self._batch(self.rng.integers(0, n, size=self.batch_size))))
-                it += 1
-                at_eval = it % self.eval_every == 0 or it == iters
-                if not (at_eval or it % FLUSH_EVERY == 0):
-                    continue
-                self._flush(pending)
-                self.history.train_time += time.perf_counter() - tic
-                if on_progress is not None:
-                    recent = self.history.train_loss[-FLUSH_EVERY:]
-                    on_progress(it, sum(recent) / len(recent))
-                if at_eval and self._evaluate(it, on_eval):
-                    break
-                self._last_good = dict(self.network.params)
-                tic = time.perf_counter()
-            if pending:  # stopped between two flushes
-                self._flush(pending)
-                self.history.train_time += time.perf_counter() - tic
+        step = make_step(self, FLUSH_EVERY, self.fast_path)
+        self.history.config["step"] = type(step).__name__
+        self.history.config["eval_async"] = self.eval_async
+        evals = Evaluations(self._measure, self.eval_async)
+        evals.warm_up(self._prepare_eval_sets)
+        started = time.perf_counter()
+        try:
+            with warnings.catch_warnings(), thread_limit(self.train_threads):
+                # overflow in a diverging run is reported by the divergence check, not as warnings
+                warnings.simplefilter("ignore", RuntimeWarning)
+                self._loop(step, evals, iters, on_progress, on_eval)
+        except TrainingDiverged:
+            self._deliver(evals.ready(keep=0), on_eval)
+            raise
+        finally:
+            evals.close()
+            self.history.elapsed += time.perf_counter() - started
         self._finish(iters)
         return self.history
+
+    def _loop(self, step: Any, evals: Evaluations, iters: int, on_progress: Any, on_eval: Any) -> None:
+        n, it, draw, batch = self.train_set.n, self.history.iterations, self.rng.integers, self.batch_size
+        tic = time.perf_counter()
+        while it < iters and not self._stop:
+            step(draw(0, n, size=batch))
+            it += 1
+            at_eval = it % self.eval_every == 0 or it == iters
+            if not (at_eval or it % FLUSH_EVERY == 0):
+                continue
+            self._flush(step)
+            self.history.train_time += time.perf_counter() - tic
+            if on_progress is not None:
+                recent = self.history.train_loss[-FLUSH_EVERY:]
+                on_progress(it, sum(recent) / len(recent))
+            final = it == iters
+            # at most two evaluations in flight; all done before the last, which runs inline
+            stop = self._deliver(evals.ready(keep=(0 if final else 1) if at_eval else None), on_eval)
+            if at_eval and not stop:
+                evals.submit(it, dict(self.network.params), inline=final)
+                stop = self._deliver(evals.ready(), on_eval)
+            if stop:
+                break
+            step.adopt_if_replaced()  # a callback may have replaced the parameters
+            self._last_good = dict(self.network.params)
+            tic = time.perf_counter()
+        if step.pending:  # stopped between two flushes
+            self._flush(step)
+            self.history.train_time += time.perf_counter() - tic
+        self._deliver(evals.ready(keep=0), on_eval)
 
     def _finish(self, iters: int) -> None:
         if self._stop and self.history.iterations < iters:
@@ -339,38 +339,51 @@ class Trainer:
                 f"iterations, chance is {1 / k:.2f}; the learning rate may be too large or too small"
             )
 
-    def _evaluate(self, done: int, on_eval: Callable[[EvalRecord], None] | None) -> bool:
-        """Measure accuracies; returns True when early stopping ends the run."""
+    # --- evaluation --------------------------------------------------------------------
+    def _prepare_eval_sets(self) -> None:
+        """Convert the evaluation images to the network's dtype (on the worker, before the first evaluation)."""
+        for data in (self.train_set, self.test, self.val):
+            if data is not None:
+                data.prepare()
+
+    def _measure(self, params: dict[str, Array], background: bool) -> Result:
+        """Accuracies of the network with ``params``; in the background on a snapshot, leaving thread limits alone."""
         tic = time.perf_counter()
-        with thread_limit(self.eval_threads or os.cpu_count()):
-            train_acc = self.accuracy(self.train_set)
-            test_acc = self.accuracy(self.test) if self.test else None
-            val_acc = self.accuracy(self.val) if self.val else None
-        h = self.history
-        h.eval_iters.append(done)
-        h.train_acc.append(train_acc)
-        if test_acc is not None:
-            h.test_acc.append(test_acc)
+        net = self.network._with_params(params) if background else self.network
+        with thread_limit(None if background else (self.eval_threads or os.cpu_count())):
+            train_acc = self.accuracy(self.train_set, net)
+            test_acc = self.accuracy(self.test, net) if self.test else None
+            val_acc = self.accuracy(self.val, net) if self.val else None
+        return train_acc, test_acc, val_acc, time.perf_counter() - tic
+
+    def _deliver(self, results: list[tuple[int, dict[str, Array], Result]], on_eval: Any) -> bool:
+        """Record finished evaluations in order; True when early stopping ends the run."""
         stop = False
-        if val_acc is not None:
-            h.val_acc.append(val_acc)
-            if self._best is None or val_acc > self._best[0]:
-                self._best = (val_acc, done, dict(self.network.params))
-                self._bad_evals = 0
-            else:
-                self._bad_evals += 1
-                if self.patience is not None and self._bad_evals >= self.patience:
-                    h.stop_reason = "early_stopping"
-                    stop = True
-        h.eval_time += time.perf_counter() - tic
-        if on_eval is not None:
-            since = h.train_loss[-min(self.eval_every, len(h.train_loss)) :]
-            on_eval(EvalRecord(done, done / self.eval_every, sum(since) / len(since), train_acc, test_acc, val_acc))
+        h = self.history
+        for done, params, (train_acc, test_acc, val_acc, seconds) in results:
+            h.eval_iters.append(done)
+            h.train_acc.append(train_acc)
+            if test_acc is not None:
+                h.test_acc.append(test_acc)
+            if val_acc is not None:
+                h.val_acc.append(val_acc)
+                if self._best is None or val_acc > self._best[0]:
+                    self._best = (val_acc, done, params)
+                    self._bad_evals = 0
+                else:
+                    self._bad_evals += 1
+                    if self.patience is not None and self._bad_evals >= self.patience:
+                        h.stop_reason = "early_stopping"
+                        stop = True
+            h.eval_time += seconds
+            if on_eval is not None:
+                since = h.train_loss[max(0, done - self.eval_every) : done]
+                on_eval(EvalRecord(done, done / self.eval_every, sum(since) / len(since), train_acc, test_acc, val_acc))
         return stop
 
-    def accuracy(self, data: _DeviceSet) -> float:
-        """Accuracy of the network on a device-resident set, in chunks (one host read at the end)."""
-        xp, net = self.backend.xp, self.network
+    def accuracy(self, data: DeviceSet, network: Any = None) -> float:
+        """Accuracy of ``network`` (default: the trained one) on a device-resident set, in chunks (one host read)."""
+        xp, net = self.backend.xp, network if network is not None else self.network
         total = None
         for lo in range(0, data.n, self.eval_batch_size):
             hi = min(lo + self.eval_batch_size, data.n)

@@ -1,0 +1,78 @@
+"""Evaluation points of a training run, measured in order, inline or on one background thread.
+
+On a machine with a spare core the NumPy trainer measures the accuracies of each
+evaluation point on a background thread, from a snapshot of the parameters taken at that
+step, while the training loop goes on: NumPy releases the GIL inside its large kernels, so
+the two overlap. Results are handed back in order, at most two evaluations are in flight,
+and the numbers are the same as measuring inline (the snapshot is never written to).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+__all__ = ["Evaluations"]
+
+#: (train accuracy, test accuracy or None, validation accuracy or None, seconds spent)
+Result = tuple[float, "float | None", "float | None", float]
+
+
+class Evaluations:
+    """A queue of evaluation points.
+
+    Parameters
+    ----------
+    measure : callable
+        ``measure(params, background) -> Result``: accuracies of the network with parameters
+        ``params``; ``background`` says it runs on the worker thread.
+    background : bool
+        Measure on one worker thread (True) or inline, at submission (False).
+    """
+
+    def __init__(self, measure: Callable[[dict[str, Any], bool], Result], background: bool) -> None:
+        self._measure = measure
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="xpnet-eval") if background else None
+        self._queue: deque[tuple[int, dict[str, Any], Future | Result]] = deque()
+
+    @property
+    def background(self) -> bool:
+        """Whether evaluations run on the worker thread."""
+        return self._pool is not None
+
+    def warm_up(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` on the worker before the first evaluation (e.g. preparing the data); inline: nothing."""
+        if self._pool is not None:
+            self._queue.append((-1, {}, self._pool.submit(fn)))
+
+    def submit(self, done: int, params: dict[str, Any], *, inline: bool = False) -> None:
+        """Measure the parameters of evaluation point ``done`` (background unless ``inline``)."""
+        if self._pool is None or inline:
+            self._queue.append((done, params, self._measure(params, False)))
+        else:
+            self._queue.append((done, params, self._pool.submit(self._measure, params, True)))
+
+    def ready(self, *, keep: int | None = None) -> list[tuple[int, dict[str, Any], Result]]:
+        """Finished evaluations in submission order.
+
+        With ``keep`` set, first wait until at most ``keep`` submissions are unfinished (0:
+        all of them); with None, take only what has finished.
+        """
+        out = []
+        while self._queue:
+            done, params, item = self._queue[0]
+            if isinstance(item, Future):
+                if not (item.done() or (keep is not None and len(self._queue) > keep)):
+                    break
+                item = item.result()  # re-raises the worker's exception
+            self._queue.popleft()
+            if done >= 0:
+                out.append((done, params, item))
+        return out
+
+    def close(self) -> None:
+        """Stop the worker after what it is running (nothing more is measured)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

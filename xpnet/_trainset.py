@@ -1,0 +1,106 @@
+"""The trainer's data: host-side checks of images and labels, and labelled sets resident on the device."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from . import _compat
+
+Array = Any
+
+
+def host_labels(t: Any, n_classes: int, name: str) -> np.ndarray:
+    """Labels (N,) or one-hot (N, K) as int64 host labels (N,), checked to lie in ``0..K-1``."""
+    t = np.asarray(_compat.to_numpy(t))
+    if t.ndim == 2:
+        if t.shape[1] != n_classes:
+            raise ValueError(f"train: {name} one-hot width {t.shape[1]} does not match the network's {n_classes} outputs")
+        t = np.argmax(t, axis=1)
+    if t.ndim != 1:
+        raise ValueError(f"train: {name} must be labels (N,) or one-hot (N, {n_classes}), got shape {t.shape}")
+    if not np.issubdtype(t.dtype, np.integer):
+        raise TypeError(f"train: {name} labels must be integers, got dtype {t.dtype}")
+    if t.size and (t.min() < 0 or t.max() >= n_classes):
+        raise ValueError(f"train: {name} labels must lie in 0..{n_classes - 1}, got values in {t.min()}..{t.max()}")
+    return t.astype(np.int64, copy=False)
+
+
+def host_images(x: Any, width: int, name: str) -> np.ndarray:
+    """Images (N, width) or (N, ...) of uint8 pixels or floats, as a host array (N, width)."""
+    x = np.asarray(_compat.to_numpy(x))
+    if x.ndim < 2 or int(np.prod(x.shape[1:])) != width:
+        raise ValueError(f"train: {name} must have shape (N, {width}) or (N, ...) with {width} values per sample, got {x.shape}")
+    if not (x.dtype == np.uint8 or np.issubdtype(x.dtype, np.floating)):
+        raise TypeError(f"train: {name} must be uint8 pixels or floats, got dtype {x.dtype}")
+    if x.shape[0] == 0:
+        raise ValueError(f"train: {name} is empty")
+    return x.reshape(x.shape[0], width)
+
+
+class DeviceSet:
+    """A labelled set resident on the device: images in the network's dtype and int64 labels.
+
+    Parameters
+    ----------
+    backend : Backend
+        Where the arrays live.
+    dtype_name : str
+        The network's dtype; uint8 pixels are scaled to [0, 1] in it.
+    x : ndarray, shape (N, D), uint8 or floating (host)
+    t : ndarray, shape (N,), int64 (host)
+    for_batches : bool
+        Keep the uint8 pixels too (a training set): gathering 100 random rows of them and
+        converting those is faster than gathering float rows, whose cache misses dominate.
+
+    Attributes
+    ----------
+    x : array, shape (N, D), the network's dtype
+        On NumPy, uint8 pixels are converted on first use (which may be on the background
+        evaluation thread, off the training loop's path); other backends convert at once.
+    t : array, shape (N,), int64
+    labels : ndarray, shape (N,), int64 (host copy of ``t``)
+    pixels : array, shape (N, D), uint8, or None
+    """
+
+    def __init__(self, backend: Any, dtype_name: str, x: np.ndarray, t: np.ndarray, *, for_batches: bool = False) -> None:
+        self._dtype = np.dtype(dtype_name)
+        self._backend = backend
+        numpy = backend.name == "numpy"  # NumPy may share the (read-only) host array; others get a copy
+        self.pixels = backend.asarray(x, copy=not numpy) if for_batches and x.dtype == np.uint8 else None
+        self.n = int(x.shape[0])
+        self.labels = t
+        self.t = backend.asarray(t, copy=False)
+        self._lock = threading.Lock()
+        self._host: np.ndarray | None = x
+        self._x: Array | None = None
+        if not (numpy and x.dtype == np.uint8):
+            self._convert()
+
+    def _convert(self) -> None:
+        x, self._host = self._host, None
+        if x.dtype == np.uint8:
+            x = np.multiply(x, self._dtype.type(1.0 / 255.0), dtype=self._dtype)
+        elif x.dtype != self._dtype:
+            x = x.astype(self._dtype)
+        self._x = self._backend.asarray(x, copy=False)
+
+    @property
+    def x(self) -> Array:
+        if self._x is None:
+            self.prepare()
+        return self._x
+
+    def prepare(self) -> None:
+        """Convert the images to the network's dtype now, if not yet done (thread-safe)."""
+        with self._lock:
+            if self._x is None:
+                self._convert()
+
+    def onehot_t(self, n_classes: int) -> np.ndarray:
+        """Host one-hot targets, transposed: shape (K, N), the network's dtype."""
+        out = np.zeros((n_classes, self.n), self._dtype)
+        out[self.labels, np.arange(self.n)] = 1
+        return out
