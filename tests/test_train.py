@@ -46,23 +46,26 @@ def test_one_hot_labels_are_accepted():
     assert h.iterations == 30
 
 
-def test_resume_equals_uninterrupted_run():
+@pytest.mark.parametrize("stops", [(47,), (100,), (37, 150), (100, 200, 201)], ids=str)
+def test_resume_equals_uninterrupted_run(stops):
+    """Stopping inside a block of batch draws, at its edge, or several times, resumes bit-identically."""
     train_data, test_data = _blobs()
     full_net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
     full = Trainer(full_net, train_data, test_data, batch_size=20, lr=0.5, seed=9)
-    full.run(95)
-    part_net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
-    part = Trainer(part_net, train_data, test_data, batch_size=20, lr=0.5, seed=9)
-    part.run(47)
-    assert part.history.iterations == 47
-    state = part.state()
-    resumed_net = TwoLayerNet(12, 8, 3, params={k: to_np(v) for k, v in part_net.params.items()})
-    resumed = Trainer(resumed_net, train_data, test_data, batch_size=20, lr=0.5, seed=9)
-    resumed.load_state(state)
-    resumed.run(95)
-    assert resumed.history.train_loss == full.history.train_loss
+    full.run(250)
+    net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    state = None
+    for stop in (*stops, 250):
+        net = TwoLayerNet(12, 8, 3, params={k: to_np(v) for k, v in net.params.items()})
+        trainer = Trainer(net, train_data, test_data, batch_size=20, lr=0.5, seed=9)
+        if state is not None:
+            trainer.load_state(state)
+        trainer.run(stop)
+        assert trainer.history.iterations == stop
+        state = trainer.state()
+    assert trainer.history.train_loss == full.history.train_loss
     for key in full_net.params:
-        np.testing.assert_array_equal(to_np(resumed_net.params[key]), to_np(full_net.params[key]))
+        np.testing.assert_array_equal(to_np(net.params[key]), to_np(full_net.params[key]))
 
 
 def test_request_stop_interrupts_cleanly():

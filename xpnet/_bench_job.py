@@ -55,7 +55,7 @@ def flops(job: Job, impl: str = "xpnet") -> dict[str, float]:
     b, h = job.batch_size, job.hidden
     fwd = 2 * b * (D * h + h * K)
     step = fwd + 2 * b * D * h + 4 * b * h * K  # forward, dW1, dW2 and dh: 4bDh + 6bhK
-    if impl == "book":
+    if impl.startswith("book"):
         step += 2 * b * D * h + fwd  # dx of the first layer, and the logging forward pass
     evaluation = job.evals * (job.n_train + job.n_test) * 2 * (D * h + h * K)
     return {"train": float(step * job.iters), "eval": float(evaluation), "total": float(step * job.iters + evaluation)}

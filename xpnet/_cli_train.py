@@ -203,7 +203,8 @@ def _summary(history: History, trainer: Any, elapsed: float, written: list[str])
     print(
         f"done ({history.stop_reason}{best}): test acc {test:.4f}, train acc {train_acc:.4f} after {history.iterations} iterations | "
         f"{elapsed:.1f} s in all (training {history.train_time:.1f} s at {history.iters_per_sec:.0f} it/s, "
-        f"evaluation {history.eval_time:.1f} s) | {trainer.backend}, {trainer.dtype_name}, seed {trainer.seed}"
+        f"evaluation {history.eval_time:.1f} s{', alongside training' if trainer.eval_async else ''}) | "
+        f"{trainer.backend}, {trainer.dtype_name}, seed {trainer.seed}"
     )
     for note in history.notes:
         print(f"warning: {note}", file=sys.stderr)

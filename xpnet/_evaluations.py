@@ -3,7 +3,7 @@
 On a machine with a spare core the NumPy trainer measures the accuracies of each
 evaluation point on a background thread, from a snapshot of the parameters taken at that
 step, while the training loop goes on: NumPy releases the GIL inside its large kernels, so
-the two overlap. Results are handed back in order, at most two evaluations are in flight,
+the two overlap. Results are handed back in order, the caller bounds how many are in flight,
 and the numbers are the same as measuring inline (the snapshot is never written to).
 """
 

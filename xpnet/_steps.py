@@ -63,7 +63,7 @@ def make_step(trainer: Any, capacity: int, fast_path: bool) -> FusedSGDStep | Po
     if fast_path and trainer.gradient == "backprop":
         s = trainer.train_set
         images = s.pixels if s.pixels is not None else s.x
-        fused = fused_step_for(trainer.network, trainer.optimizer, images, s.onehot_t(trainer.network.output_size),
+        fused = fused_step_for(trainer.network, trainer.optimizer, images, s.onehot(trainer.network.output_size),
                                trainer.batch_size, capacity)
         if fused is not None:
             return fused

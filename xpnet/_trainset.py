@@ -99,8 +99,8 @@ class DeviceSet:
             if self._x is None:
                 self._convert()
 
-    def onehot_t(self, n_classes: int) -> np.ndarray:
-        """Host one-hot targets, transposed: shape (K, N), the network's dtype."""
-        out = np.zeros((n_classes, self.n), self._dtype)
-        out[self.labels, np.arange(self.n)] = 1
+    def onehot(self, n_classes: int) -> np.ndarray:
+        """Host one-hot targets: shape (N, K), the network's dtype."""
+        out = np.zeros((self.n, n_classes), self._dtype)
+        out[np.arange(self.n), self.labels] = 1
         return out

@@ -4,7 +4,9 @@ The job is the book's chapter-5 run: TwoLayerNet(784, 50, 10) with ReLU, SGD at 
 batches of 100 drawn with replacement, 10,000 steps, accuracy on all 60,000 training and
 10,000 test images every 600 steps and after the last (17 evaluations). Implementations:
 ``xpnet`` (:class:`xpnet.train.Trainer`), ``book`` (``benchmarks/book_numpy.py``, the book's
-own code) and ``torch`` (``benchmarks/torch_eager.py``, idiomatic eager PyTorch). Each
+own code with its own dtypes: float64 arithmetic), ``book-dtype`` (the same code with
+images, labels and weights in the job's dtype; by default only for float32 jobs) and
+``torch`` (``benchmarks/torch_eager.py``, idiomatic eager PyTorch). Each
 repeat runs them in turn (A B C A B C ...), each in a fresh process whose peak RSS is its
 peak memory. The references live in the repository's ``benchmarks/`` folder, not in the
 installed package; without it they are skipped with a note.
@@ -41,15 +43,15 @@ __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository, when xpnet runs from a checkout
 BENCHMARKS = ROOT / "benchmarks"
-REFERENCES = {"book": "book_numpy.py", "torch": "torch_eager.py"}
-IMPLS = ("xpnet", "book", "torch")
+REFERENCES = {"book": "book_numpy.py", "book-dtype": "book_numpy.py", "torch": "torch_eager.py"}
+IMPLS = ("xpnet", "book", "book-dtype", "torch")
 _MARK = "XPNET-BENCH-RESULT "
 
 
 # --- one run, in a child process ---------------------------------------------------------
 def _load_reference(impl: str) -> Any:
     path = BENCHMARKS / REFERENCES[impl]
-    spec = importlib.util.spec_from_file_location(f"xpnet_bench_{impl}", path)
+    spec = importlib.util.spec_from_file_location(f"xpnet_bench_{impl.replace('-', '_')}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -78,7 +80,8 @@ def _run_xpnet(job: Job, data: tuple[np.ndarray, ...]) -> dict[str, Any]:
     return {
         "train_time": h.train_time, "eval_time": h.eval_time, "total_time": total, "test_acc": h.final_test_acc,
         "train_acc": h.train_acc[-1], "evals": len(h.test_acc), "iters": h.iterations,
-        "first_loss": h.train_loss[0], "last_loss": h.train_loss[-1],
+        "first_loss": h.train_loss[0], "last_loss": h.train_loss[-1], "dtype": job.dtype,
+        "step": h.config["step"], "eval_async": h.config["eval_async"],
     }
 
 
@@ -88,8 +91,8 @@ def _child(impl: str, job: Job) -> dict[str, Any]:
     if impl == "xpnet":
         out = _run_xpnet(job, data)
     else:
-        kw = dict(iters=job.iters, dtype=job.dtype, seed=job.seed, eval_every=job.eval_every, hidden=job.hidden,
-                  batch_size=job.batch_size, lr=job.lr)
+        kw = dict(iters=job.iters, dtype=None if impl == "book" else job.dtype, seed=job.seed, eval_every=job.eval_every,
+                  hidden=job.hidden, batch_size=job.batch_size, lr=job.lr)
         if job.ref_threads == "matched":
             kw.update(zip(("train_threads", "eval_threads"), xpnet_threads()))
         if impl == "torch":
@@ -134,7 +137,7 @@ def _summary(runs: list[dict[str, Any]], job: Job) -> dict[str, Any]:
         "median_time": med["total_time"], "min_time": min(r["total_time"] for r in runs),
         "train_time": med["train_time"], "eval_time": med["eval_time"], "iters_per_sec": job.iters / med["train_time"],
         "test_acc": statistics.median(r["test_acc"] for r in runs), "test_acc_min": min(r["test_acc"] for r in runs),
-        "peak_rss_mb": max((r["peak_rss_mb"] or 0.0) for r in runs),
+        "peak_rss_mb": max((r["peak_rss_mb"] or 0.0) for r in runs), "dtype": runs[0].get("dtype", job.dtype),
         "start_rss_mb": statistics.median((r["start_rss_mb"] or 0.0) for r in runs), "runs": runs,
     }
 
@@ -173,7 +176,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="default float32 (the book: float64)")
     p.add_argument("--iters", type=int, default=None, help="training steps (default 10000; --short 300, --large 500)")
     p.add_argument("--repeats", type=int, default=None, help="runs of each implementation (default 5; --short 2, --large 3)")
-    p.add_argument("--impl", default=None, help="comma-separated subset of xpnet,book,torch (default: all available)")
+    p.add_argument("--impl", default=None, help="comma-separated subset of xpnet,book,book-dtype,torch (default: all "
+                   "available; book-dtype only for float32)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and batches (default 0)")
     p.add_argument("--ref-threads", default="matched", choices=("matched", "default"),
                    help="references' CPU threads: 'matched' to xpnet's (1 for training, all for evaluation) or library defaults")
@@ -195,7 +199,8 @@ def _select(args: argparse.Namespace, parser: argparse.ArgumentParser, notes: li
             parser.error(f"--impl: unknown implementation {name!r}; choose from {', '.join(IMPLS)}")
     chosen = []
     for name in IMPLS:
-        if asked is not None and name not in asked or asked is None and args.large and name == "book":
+        default_off = args.large and name.startswith("book") or name == "book-dtype" and args.dtype == "float64"
+        if asked is not None and name not in asked or asked is None and default_off:
             continue
         if name != "xpnet" and not (BENCHMARKS / REFERENCES[name]).is_file():
             notes.append(f"{name} skipped: no {BENCHMARKS / REFERENCES[name]} (the references live in the repository)")

@@ -32,6 +32,8 @@ Array = Any
 
 #: Steps between two reads of the pending losses (divergence check, progress report).
 FLUSH_EVERY = 100
+#: Evaluations queued on the background thread at most (the first one also converts the data).
+MAX_IN_FLIGHT = 3
 
 
 class Trainer:
@@ -133,6 +135,8 @@ class Trainer:
             self.test = DeviceSet(self.backend, self.dtype_name, x_te, t_te)
         self.eval_every = eval_every or max(self.train_set.n // batch_size, 1)
         self.rng = np.random.default_rng([self.seed, 1])
+        self._block: np.ndarray | None = None  # batch indices of FLUSH_EVERY steps, drawn at once
+        self._block_state: dict[str, Any] | None = None  # the generator's state before drawing it
         self.history = History(config=self._config())
         self._stop = False
         self._best: tuple[float, int, dict[str, Array]] | None = None
@@ -185,7 +189,7 @@ class Trainer:
         """JSON-serialisable state that, with the network's parameters, resumes this run exactly."""
         best = None if self._best is None else {"val_acc": self._best[0], "iteration": self._best[1]}
         return {
-            "rng": self.rng.bit_generator.state,
+            "rng": self._rng_state(),
             "history": self.history.to_dict(),
             "bad_evals": self._bad_evals,
             "best": best,
@@ -194,6 +198,7 @@ class Trainer:
     def load_state(self, state: Mapping[str, Any]) -> None:
         """Continue from :meth:`state` of an earlier run with the same settings and parameters."""
         self.rng.bit_generator.state = state["rng"]
+        self._block = None  # a run resumed inside a block draws that block again from this state
         config = self.history.config
         self.history = History.from_dict(state["history"])
         self.history.config = config
@@ -201,6 +206,19 @@ class Trainer:
         best = state.get("best")
         if best is not None:
             self._best = (float(best["val_acc"]), int(best["iteration"]), dict(self.network.params))
+
+    def _rng_state(self) -> dict[str, Any]:
+        """The generator's state to resume from: before the current block, if the run stopped inside one."""
+        inside = self._block is not None and self.history.iterations % FLUSH_EVERY != 0
+        return self._block_state if inside else self.rng.bit_generator.state
+
+    def _indices(self, it: int) -> np.ndarray:
+        """Rows of the batch of step ``it`` (0-based): blocks of FLUSH_EVERY steps start at multiples of it."""
+        pos = it % FLUSH_EVERY
+        if pos == 0 or self._block is None:
+            self._block_state = self.rng.bit_generator.state
+            self._block = self.rng.integers(0, self.train_set.n, size=(FLUSH_EVERY, self.batch_size))
+        return self._block[pos]
 
     def request_stop(self) -> None:
         """Ask the loop to stop after the current step (safe from a signal handler)."""
@@ -294,10 +312,10 @@ class Trainer:
         return self.history
 
     def _loop(self, step: Any, evals: Evaluations, iters: int, on_progress: Any, on_eval: Any) -> None:
-        n, it, draw, batch = self.train_set.n, self.history.iterations, self.rng.integers, self.batch_size
+        it, indices = self.history.iterations, self._indices
         tic = time.perf_counter()
         while it < iters and not self._stop:
-            step(draw(0, n, size=batch))
+            step(indices(it))
             it += 1
             at_eval = it % self.eval_every == 0 or it == iters
             if not (at_eval or it % FLUSH_EVERY == 0):
@@ -308,8 +326,8 @@ class Trainer:
                 recent = self.history.train_loss[-FLUSH_EVERY:]
                 on_progress(it, sum(recent) / len(recent))
             final = it == iters
-            # at most two evaluations in flight; all done before the last, which runs inline
-            stop = self._deliver(evals.ready(keep=(0 if final else 1) if at_eval else None), on_eval)
+            # at most MAX_IN_FLIGHT evaluations queued; all done before the last, which runs inline
+            stop = self._deliver(evals.ready(keep=(0 if final else MAX_IN_FLIGHT - 1) if at_eval else None), on_eval)
             if at_eval and not stop:
                 evals.submit(it, dict(self.network.params), inline=final)
                 stop = self._deliver(evals.ready(), on_eval)
