@@ -122,3 +122,27 @@ def test_fused_divergence_restores_the_last_finite_parameters():
     assert trainer.history.config["step"] == "FusedSGDStep"
     for key, value in good.items():
         np.testing.assert_array_equal(net.params[key], value)
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["worker", "inline"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gathered_batches_are_the_rows_asked_for(background, dtype):
+    """Chunked, prefetched gathering returns each step's rows, whatever order the steps come in."""
+    from xpnet._fused import CHUNK, _Batches
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(300, 12), dtype=np.uint8)
+    onehot = np.eye(4)[rng.integers(0, 4, size=300)] * 0.25
+    blocks = [rng.integers(0, 300, size=(100, 8)) for _ in range(3)]
+    batches = _Batches(images, onehot.astype(dtype), 8, np.dtype(dtype), background=background)
+    try:
+        # a straight run over two blocks (prefetching across the edge), then a resumed-style jump
+        visits = [(0, p) for p in range(100)] + [(1, p) for p in range(CHUNK + 3)] + [(2, 61), (2, 62), (2, 99)]
+        for k, pos in visits:
+            upcoming = blocks[k + 1] if k + 1 < len(blocks) else None
+            x, t = batches.batch(blocks[k], pos, upcoming)
+            assert x.dtype == dtype and x.shape == (8, 12) and t.shape == (8, 4)
+            np.testing.assert_array_equal(x, images[blocks[k][pos]].astype(dtype))
+            np.testing.assert_array_equal(t, onehot[blocks[k][pos]].astype(dtype))
+    finally:
+        batches.close()

@@ -9,6 +9,9 @@ and the numbers are the same as measuring inline (the snapshot is never written 
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,7 +37,7 @@ class Evaluations:
 
     def __init__(self, measure: Callable[[dict[str, Any], bool], Result], background: bool) -> None:
         self._measure = measure
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="xpnet-eval") if background else None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="xpnet-eval", initializer=_lower_priority) if background else None
         self._queue: deque[tuple[int, dict[str, Any], Future | Result]] = deque()
 
     @property
@@ -76,3 +79,12 @@ class Evaluations:
         """Stop the worker after what it is running (nothing more is measured)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lower_priority() -> None:
+    """Let the training loop's threads go first when this worker competes with them for a core (Linux: per thread)."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:  # not permitted here: evaluation runs at normal priority
+            pass

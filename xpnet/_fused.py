@@ -25,6 +25,8 @@ parameters and losses agree with the portable step to rounding.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,10 @@ import numpy as np
 __all__ = ["FusedSGDStep", "fused_step_for"]
 
 KEYS = ("W1", "b1", "W2", "b2")
+#: Steps whose batches are gathered together (on the worker thread, a chunk ahead of the step).
+CHUNK = 25
+#: Gather the next chunk on a worker thread when the machine has a second core.
+PREFETCH = True
 
 
 def fused_step_for(network: Any, optimizer: Any, images: np.ndarray, onehot: np.ndarray, batch_size: int,
@@ -73,7 +79,7 @@ class FusedSGDStep:
                  capacity: int) -> None:
         self.network = network
         dt = np.dtype(network.dtype)
-        d, h, k, b = network.input_size, network.hidden_size, network.output_size, batch_size
+        h, k, b = network.hidden_size, network.output_size, batch_size
         # W1 is stored one row per hidden unit, (H, D), in float64: there, with OpenBLAS, dW1 as
         # dh.T @ x costs ~20% less than x.T @ dh and x @ W1 barely more; in float32 it is a loss
         self.params = {key: np.array(network.params[key], dtype=dt, order="C", copy=True) for key in KEYS}
@@ -84,14 +90,21 @@ class FusedSGDStep:
         self._lse = np.empty((capacity, b), dt)  # sum of exp(shifted scores) of each sample
         self._target = np.empty((capacity, b), dt)  # lr / B times the shifted score of each sample's class
         with np.errstate(over="ignore", invalid="ignore"):  # a huge lr overflows; the divergence check reports it
-            self._target_scale = float(dt.type(lr / b))
-            self._step = _make_step(self.params, network.activation, lr, images, onehot, b, d, h, k, dt,
+            rate = dt.type(lr / b)
+            self._target_scale = float(rate)
+            self._gather = _Batches(images, onehot * rate, b, dt, background=PREFETCH and (os.cpu_count() or 1) >= 2)
+            self._step = _make_step(self.params, network.activation, rate, images.dtype == np.uint8, b, h, k, dt,
                                     self._lse, self._target)
 
-    def __call__(self, idx: np.ndarray) -> None:
-        """One step on the rows ``idx`` (int64, shape (batch_size,), each in ``0..N-1``)."""
-        self._step(idx, self._pending)
+    def __call__(self, block: np.ndarray, pos: int, upcoming: np.ndarray | None) -> None:
+        """One step on the rows ``block[pos]``; ``upcoming`` is the block after ``block``, if any (prefetched)."""
+        x, t = self._gather.batch(block, pos, upcoming)
+        self._step(x, t, self._pending)
         self._pending += 1
+
+    def close(self) -> None:
+        """Stop the gathering thread."""
+        self._gather.close()
 
     @property
     def pending(self) -> int:
@@ -120,28 +133,86 @@ class FusedSGDStep:
                 self._published[key] = current
 
 
-def _make_step(params: dict[str, np.ndarray], activation: str, lr: float, images: np.ndarray, onehot: np.ndarray,
-               b: int, d: int, h: int, k: int, dt: np.dtype, lse: np.ndarray, target: np.ndarray) -> Any:
+class _Batches:
+    """Batches gathered ``CHUNK`` steps at a time into two buffers; a worker fills the next chunk ahead.
+
+    ``images`` (uint8 or float rows) are gathered and converted to ``dt`` without the 1/255
+    scale; ``onehot`` rows (N, K) are gathered beside them. ``np.take`` and the conversion
+    release the GIL, so on a second core the gathering costs the training loop nothing.
+    """
+
+    def __init__(self, images: np.ndarray, onehot: np.ndarray, b: int, dt: np.dtype, *, background: bool) -> None:
+        self._images, self._onehot = images, onehot
+        d, k = images.shape[1], onehot.shape[1]
+        self._x = [np.empty((CHUNK, b, d), dt) for _ in range(2)]
+        self._t = [np.empty((CHUNK, b, k), dt) for _ in range(2)]
+        self._raw = [np.empty((CHUNK * b, d), images.dtype) for _ in range(2)] if images.dtype != dt else None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="xpnet-batches") if background else None
+        self._cur: tuple[np.ndarray, int, int, int] | None = None  # block, first and end step, buffer
+        self._ahead: tuple[np.ndarray, int, int, int, Future] | None = None
+
+    def _fill(self, i: int, block: np.ndarray, lo: int, hi: int) -> None:
+        """Gather the batches of steps ``lo:hi`` of ``block`` into buffer ``i``."""
+        idx = block[lo:hi].reshape(-1)
+        rows = idx.shape[0]
+        x = self._x[i][: hi - lo].reshape(rows, -1)
+        if self._raw is None:
+            np.take(self._images, idx, axis=0, out=x, mode="clip")
+        else:
+            raw = self._raw[i][:rows]
+            np.take(self._images, idx, axis=0, out=raw, mode="clip")
+            np.copyto(x, raw, casting="unsafe")
+        np.take(self._onehot, idx, axis=0, out=self._t[i][: hi - lo].reshape(rows, -1), mode="clip")
+
+    def batch(self, block: np.ndarray, pos: int, upcoming: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Images (B, D) and scaled one-hot rows (B, K) of step ``pos`` of ``block`` (views into a buffer)."""
+        cur = self._cur
+        if cur is None or cur[0] is not block or not cur[1] <= pos < cur[2]:
+            cur = self._switch(block, pos, upcoming)
+        j = pos - cur[1]
+        return self._x[cur[3]][j], self._t[cur[3]][j]
+
+    def _switch(self, block: np.ndarray, pos: int, upcoming: np.ndarray | None) -> tuple[np.ndarray, int, int, int]:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] is block and ahead[1] == pos:
+            ahead[4].result()  # re-raises the worker's exception
+            cur = ahead[:4]
+        else:
+            if ahead is not None:
+                ahead[4].result()  # let a fill nobody needs finish before its buffer is reused
+            i = 0 if self._cur is None else 1 - self._cur[3]
+            cur = (block, pos, min(pos - pos % CHUNK + CHUNK, len(block)), i)
+            self._fill(i, *cur[:3])
+        self._cur = cur
+        hi = cur[2]
+        nxt = (block, hi, min(hi + CHUNK, len(block))) if hi < len(block) else None
+        if nxt is None and upcoming is not None:
+            nxt = (upcoming, 0, min(CHUNK, len(upcoming)))
+        if nxt is not None and self._pool is not None:
+            i = 1 - cur[3]
+            self._ahead = (*nxt, i, self._pool.submit(self._fill, i, *nxt))
+        return cur
+
+    def close(self) -> None:
+        """Wait for the worker and stop it."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _make_step(params: dict[str, np.ndarray], activation: str, rate: Any, pixels: bool, b: int, h: int, k: int,
+               dt: np.dtype, lse: np.ndarray, target: np.ndarray) -> Any:
     """The step as a closure over its buffers (local names keep the per-call overhead low)."""
     W1, b1, W2, b2 = (params[key] for key in KEYS)
     w1_rows = not W1.flags.c_contiguous  # stored (H, D): update its transpose, which is contiguous
     W1_store = W1.T if w1_rows else W1
     b2_col = b2.reshape(k, 1)
     W2_T = W2.T
-    pixels = images.dtype == np.uint8
     scale = dt.type(1.0 / 255.0)
-    rate = dt.type(lr / b)
-    onehot_rate = onehot * rate  # targets pre-scaled by lr / B (see target_scale)
-    x_raw = np.empty((b, d), images.dtype)
-    x = np.empty((b, d), dt) if pixels else x_raw
-    x_T = x.T
     a1 = np.empty((b, h), dt)  # pre-activation, then activation, of the hidden layer
     a1_T = a1.T
     local = np.empty((b, h), dt)  # the activation's local derivative (ReLU: its mask)
     scores = np.empty((k, b), dt)  # output layer, transposed: one row per class
     scores_T = scores.T
-    t_rows = np.empty((b, k), dt)  # gathered (one cache line a row), used transposed
-    t = t_rows.T
     tmp = np.empty((k, b), dt)
     col = np.empty(b, dt)
     zero = dt.type(0)
@@ -151,18 +222,15 @@ def _make_step(params: dict[str, np.ndarray], activation: str, lr: float, images
     dW2, db2 = np.empty((h, k), dt), np.empty(k, dt)
     dh = np.empty((b, h), dt)
     dh_T = dh.T
-    take, matmul, dot, add, sub, mul, exp = np.take, np.matmul, np.dot, np.add, np.subtract, np.multiply, np.exp
+    matmul, dot, add, sub, mul, exp = np.matmul, np.dot, np.add, np.subtract, np.multiply, np.exp
     relu = activation == "relu"
 
-    def step(idx: np.ndarray, slot: int) -> None:
-        take(images, idx, axis=0, out=x_raw, mode="clip")
-        take(onehot_rate, idx, axis=0, out=t_rows, mode="clip")
+    def step(x: np.ndarray, t_rows: np.ndarray, slot: int) -> None:
+        """``x``: the batch (B, D), unscaled pixels if ``pixels``; ``t_rows``: one-hot rows times lr / B."""
+        t = t_rows.T
+        matmul(x, W1, out=a1)
         if pixels:
-            np.copyto(x, x_raw, casting="unsafe")
-            matmul(x, W1, out=a1)
             mul(a1, scale, out=a1)
-        else:
-            matmul(x, W1, out=a1)
         add(a1, b1, out=a1)
         if relu:
             np.greater(a1, zero, out=local)
@@ -195,7 +263,7 @@ def _make_step(params: dict[str, np.ndarray], activation: str, lr: float, images
         if w1_rows:
             matmul(dh_T, x, out=dW1)
         else:
-            matmul(x_T, dh, out=dW1)
+            matmul(x.T, dh, out=dW1)
         sub(W1_store, dW1, out=W1_store)
         sub(b1, db1, out=b1)
         sub(W2, dW2, out=W2)

@@ -30,9 +30,9 @@ class PortableStep:
         self._trainer = trainer
         self._pending: list[Any] = []
 
-    def __call__(self, idx: np.ndarray) -> None:
-        """One step on the training rows ``idx`` (host int64, shape (batch_size,))."""
-        self._pending.append(self._trainer._step(*self._trainer._batch(idx)))
+    def __call__(self, block: np.ndarray, pos: int, upcoming: np.ndarray | None = None) -> None:
+        """One step on the training rows ``block[pos]`` (host int64, shape (batch_size,))."""
+        self._pending.append(self._trainer._step(*self._trainer._batch(block[pos])))
 
     @property
     def pending(self) -> int:
@@ -53,6 +53,9 @@ class PortableStep:
 
     def adopt_if_replaced(self) -> None:
         """Nothing to do: every step reads the network's parameters afresh."""
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 def make_step(trainer: Any, capacity: int, fast_path: bool) -> FusedSGDStep | PortableStep:

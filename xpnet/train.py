@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._batches import BatchDraws
 from ._evaluations import Evaluations, Result
 from ._steps import make_step
 from ._threads import thread_limit
@@ -135,8 +136,7 @@ class Trainer:
             self.test = DeviceSet(self.backend, self.dtype_name, x_te, t_te)
         self.eval_every = eval_every or max(self.train_set.n // batch_size, 1)
         self.rng = np.random.default_rng([self.seed, 1])
-        self._block: np.ndarray | None = None  # batch indices of FLUSH_EVERY steps, drawn at once
-        self._block_state: dict[str, Any] | None = None  # the generator's state before drawing it
+        self._draws = BatchDraws(self.rng, self.train_set.n, batch_size, FLUSH_EVERY)
         self.history = History(config=self._config())
         self._stop = False
         self._best: tuple[float, int, dict[str, Array]] | None = None
@@ -189,7 +189,7 @@ class Trainer:
         """JSON-serialisable state that, with the network's parameters, resumes this run exactly."""
         best = None if self._best is None else {"val_acc": self._best[0], "iteration": self._best[1]}
         return {
-            "rng": self._rng_state(),
+            "rng": self._draws.resume_state(self.history.iterations),
             "history": self.history.to_dict(),
             "bad_evals": self._bad_evals,
             "best": best,
@@ -197,8 +197,7 @@ class Trainer:
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         """Continue from :meth:`state` of an earlier run with the same settings and parameters."""
-        self.rng.bit_generator.state = state["rng"]
-        self._block = None  # a run resumed inside a block draws that block again from this state
+        self._draws.restart(state["rng"])
         config = self.history.config
         self.history = History.from_dict(state["history"])
         self.history.config = config
@@ -206,19 +205,6 @@ class Trainer:
         best = state.get("best")
         if best is not None:
             self._best = (float(best["val_acc"]), int(best["iteration"]), dict(self.network.params))
-
-    def _rng_state(self) -> dict[str, Any]:
-        """The generator's state to resume from: before the current block, if the run stopped inside one."""
-        inside = self._block is not None and self.history.iterations % FLUSH_EVERY != 0
-        return self._block_state if inside else self.rng.bit_generator.state
-
-    def _indices(self, it: int) -> np.ndarray:
-        """Rows of the batch of step ``it`` (0-based): blocks of FLUSH_EVERY steps start at multiples of it."""
-        pos = it % FLUSH_EVERY
-        if pos == 0 or self._block is None:
-            self._block_state = self.rng.bit_generator.state
-            self._block = self.rng.integers(0, self.train_set.n, size=(FLUSH_EVERY, self.batch_size))
-        return self._block[pos]
 
     def request_stop(self) -> None:
         """Ask the loop to stop after the current step (safe from a signal handler)."""
@@ -307,15 +293,16 @@ class Trainer:
             raise
         finally:
             evals.close()
+            step.close()
             self.history.elapsed += time.perf_counter() - started
         self._finish(iters)
         return self.history
 
     def _loop(self, step: Any, evals: Evaluations, iters: int, on_progress: Any, on_eval: Any) -> None:
-        it, indices = self.history.iterations, self._indices
+        it, draws = self.history.iterations, self._draws
         tic = time.perf_counter()
         while it < iters and not self._stop:
-            step(indices(it))
+            step(*draws.at(it, iters), draws.upcoming)
             it += 1
             at_eval = it % self.eval_every == 0 or it == iters
             if not (at_eval or it % FLUSH_EVERY == 0):
