@@ -2,7 +2,10 @@
 
 Usage: ``python benchmarks/profile_train.py [--iters 2000] [--dtype float32] [--backend numpy]``
 
-1. Phases, timed by hand on one BLAS thread (the Trainer's default): batch (index draw,
+0. The NumPy fast path (``xpnet/_fused.py``, what the Trainer runs on NumPy): a step with
+   the batches gathered on a worker thread and without, the step's five matmuls alone in
+   their fastest layouts, and what gathering costs the worker per step.
+1. The portable step's phases, timed by hand on one BLAS thread: batch (index draw,
    gather, uint8 -> float), forward (``net.loss``), backward (``last_layer.backward`` and
    the layers), update (``SGD.update`` into ``Params``), each next to the same math in bare
    NumPy (no checks, no namespace look-ups) on the NumPy backend. The difference is the
@@ -22,6 +25,10 @@ import time
 
 import numpy as np
 
+import xpnet._fused as fused
+from xpnet._batches import BatchDraws
+from xpnet._bench_job import Job, best_time, matmul_floor
+from xpnet._steps import make_step
 from xpnet._threads import thread_limit
 from xpnet.datasets.mnist import load_mnist_uint8
 from xpnet.layers import Affine
@@ -56,6 +63,41 @@ def xpnet_phases(trainer: Trainer, iters: int) -> dict[str, float]:
         for key, dt in zip(acc, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             acc[key] += dt
     return {k: v / iters for k, v in acc.items()}
+
+
+def fused_profile(make_trainer, dtype: str, iters: int, rounds: int) -> None:
+    """Section 0: the fast path's step against its matmuls and its gathering."""
+    times = {True: [], False: []}
+    with thread_limit(1):
+        for _ in range(rounds):
+            for prefetch in (True, False):
+                fused.PREFETCH = prefetch
+                tr = make_trainer()
+                step = make_step(tr, 100, True)
+                draws = BatchDraws(np.random.default_rng(0), tr.train_set.n, tr.batch_size, 100)
+                tic = time.perf_counter()
+                for it in range(iters):
+                    step(*draws.at(it, iters), draws.upcoming)
+                    if step.pending == 100:
+                        step.losses()
+                times[prefetch].append((time.perf_counter() - tic) / iters)
+                step.close()
+        fused.PREFETCH = True
+        floor = matmul_floor(Job(dtype=dtype), 0.2)
+        tr = make_trainer()
+        gather = fused._Batches(tr.train_set.pixels, tr.train_set.onehot(10), 100, np.dtype(dtype), background=False)
+        block = np.random.default_rng(1).integers(0, tr.train_set.n, size=(100, 100))
+        per_chunk = best_time(lambda: gather._fill(0, block, 0, fused.CHUNK), 0.2)
+    with_pf, without = min(times[True]), min(times[False])
+    mm = floor["train_step_s"]
+    print(f"NumPy fast path, {dtype}, best of {rounds} rounds of {iters} steps, 1 BLAS thread, us per step:")
+    print(f"  step, batches gathered on a worker thread  {with_pf * 1e6:7.1f}  ({100 * mm / with_pf:.0f}% of the matmul floor)")
+    print(f"  step, batches gathered inline              {without * 1e6:7.1f}")
+    print(f"  matmuls alone (floor), fastest layouts     {mm * 1e6:7.1f}  "
+          + ", ".join(f"{k} {v * 1e6:.1f}" for k, v in floor["products_s"].items()))
+    print(f"  gathering + conversion, on the worker      {per_chunk / fused.CHUNK * 1e6:7.1f}")
+    print(f"  the rest: ~25 element-wise NumPy calls     {(with_pf - mm) * 1e6:7.1f}  (bias, ReLU, softmax, updates; "
+          "dispatch dominates at these sizes)\n")
 
 
 def bare_phases(x: np.ndarray, t: np.ndarray, dtype: str, iters: int, lr: float = 0.1) -> dict[str, float]:
@@ -115,6 +157,8 @@ def main() -> None:
         net = TwoLayerNet(784, 50, 10, backend=args.backend, dtype=args.dtype, seed=0)
         return Trainer(net, (x_tr, t_tr), (x_te, t_te), seed=0)
 
+    if args.backend == "numpy":
+        fused_profile(trainer, args.dtype, args.iters, args.rounds)
     tr = trainer()
     # what a batch is gathered from, as the Trainer keeps it: uint8 pixels or floats
     held = getattr(tr.train_set, "pixels", None)
@@ -125,7 +169,7 @@ def main() -> None:
         for _ in range(args.rounds):  # alternating; the fastest round of each phase counts
             for got, new in ((ours, xpnet_phases(trainer(), args.iters)), (bare, bare_phases(x_held, t_tr, args.dtype, args.iters))):
                 got.update({k: min(v, got.get(k, v)) for k, v in new.items()})
-    print(f"per step, {args.dtype}, {args.backend}, best of {args.rounds} rounds of {args.iters} steps, 1 BLAS thread; "
+    print(f"portable step, per step, {args.dtype}, {args.backend}, best of {args.rounds} rounds of {args.iters} steps, 1 BLAS thread; "
           f"batches are gathered from {x_held.dtype} images")
     print(f"{'phase':10s} {'xpnet us':>9s} {'bare NumPy us':>14s} {'overhead us':>12s}")
     for key in ours:
