@@ -105,6 +105,5 @@ def test_evaluations_come_back_in_order_and_keep_bounds_what_is_in_flight():
 def test_inline_evaluations_run_at_submission():
     calls = []
     evals = Evaluations(lambda params, background: calls.append(background) or (0.5, None, None, 0.0), background=False)
-    evals.warm_up(lambda: calls.append("warm-up"))  # inline: nothing to warm up
     evals.submit(7, {})
     assert calls == [False] and [done for done, _, _ in evals.ready()] == [7]

@@ -45,11 +45,6 @@ class Evaluations:
         """Whether evaluations run on the worker thread."""
         return self._pool is not None
 
-    def warm_up(self, fn: Callable[[], Any]) -> None:
-        """Run ``fn`` on the worker before the first evaluation (e.g. preparing the data); inline: nothing."""
-        if self._pool is not None:
-            self._queue.append((-1, {}, self._pool.submit(fn)))
-
     def submit(self, done: int, params: dict[str, Any], *, inline: bool = False) -> None:
         """Measure the parameters of evaluation point ``done`` (background unless ``inline``)."""
         if self._pool is None or inline:

@@ -281,7 +281,6 @@ class Trainer:
         self.history.config["step"] = type(step).__name__
         self.history.config["eval_async"] = self.eval_async
         evals = Evaluations(self._measure, self.eval_async)
-        evals.warm_up(self._prepare_eval_sets)
         started = time.perf_counter()
         try:
             with warnings.catch_warnings(), thread_limit(self.train_threads):
@@ -345,12 +344,6 @@ class Trainer:
             )
 
     # --- evaluation --------------------------------------------------------------------
-    def _prepare_eval_sets(self) -> None:
-        """Convert the evaluation images to the network's dtype (on the worker, before the first evaluation)."""
-        for data in (self.train_set, self.test, self.val):
-            if data is not None:
-                data.prepare()
-
     def _measure(self, params: dict[str, Array], background: bool) -> Result:
         """Accuracies of the network with ``params``; in the background on a snapshot, leaving thread limits alone."""
         tic = time.perf_counter()
@@ -390,9 +383,8 @@ class Trainer:
         """Accuracy of ``network`` (default: the trained one) on a device-resident set, in chunks (one host read)."""
         xp, net = self.backend.xp, network if network is not None else self.network
         total = None
-        for lo in range(0, data.n, self.eval_batch_size):
-            hi = min(lo + self.eval_batch_size, data.n)
-            pred = xp.argmax(net.predict(data.x[lo:hi, ...]), axis=1)
+        for lo, hi, x in data.chunks(self.eval_batch_size):
+            pred = xp.argmax(net.predict(x), axis=1)
             hits = xp.count_nonzero(pred == data.t[lo:hi])
             total = hits if total is None else total + hits
         return int(total) / data.n
