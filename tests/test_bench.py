@@ -21,7 +21,7 @@ needs_refs = pytest.mark.skipif(not (bench.BENCHMARKS / "book_numpy.py").is_file
 
 @needs_refs
 def test_short_bench_reports_every_implementation(tmp_path, capsys):
-    impls = ["xpnet", "book", "torch"] if HAS_TORCH else ["xpnet", "book"]
+    impls = ["xpnet", "book", "book-dtype", "torch"] if HAS_TORCH else ["xpnet", "book", "book-dtype"]
     path = tmp_path / "b.json"
     assert bench.main(["--short", "--impl", ",".join(impls), "--json", str(path)]) == 0
     out = capsys.readouterr().out
@@ -36,6 +36,7 @@ def test_short_bench_reports_every_implementation(tmp_path, capsys):
             assert run["iters"] == 300 and run["evals"] == 3
             assert abs(run["first_loss"] - math.log(10)) < 0.05, f"{name} does not start from the book's near-uniform scores"
         assert res["test_acc_min"] > 0.5, f"{name} did not learn in 300 steps"
+        assert res["dtype"] == ("float64" if name == "book" else "float32"), "the book's own code computes in float64"
         assert name in out
     for other in impls[1:]:
         ratio = rep["ratios"][f"xpnet/{other}"]
@@ -68,6 +69,8 @@ def test_book_reference_and_xpnet_define_the_same_job():
     ref = book.TwoLayerNet(784, 50, 10)
     for key in ref.params:  # the book's layers share these arrays
         ref.params[key][...] = np.asarray(net.params[key])
+    xb, tb = book.prepare(x, t)
+    assert (xb.dtype, tb.dtype) == (np.float32, np.float64)  # the book's load_mnist and one-hot labels
     xb, tb = book.prepare(x, t, np.float64)
     assert xb.shape == (100, 784) and tb.shape == (100, 10) and 0 <= xb.min() and xb.max() <= 1
     # the book's loss adds delta = 1e-7 inside the log: about 1e-6 apart at the start

@@ -382,9 +382,10 @@ class Trainer:
     def accuracy(self, data: DeviceSet, network: Any = None) -> float:
         """Accuracy of ``network`` (default: the trained one) on a device-resident set, in chunks (one host read)."""
         xp, net = self.backend.xp, network if network is not None else self.network
+        forward = getattr(net, "_scores", net.predict)  # unchecked: the set was checked once, at construction
         total = None
         for lo, hi, x in data.chunks(self.eval_batch_size):
-            pred = xp.argmax(net.predict(x), axis=1)
+            pred = xp.argmax(forward(x), axis=1)
             hits = xp.count_nonzero(pred == data.t[lo:hi])
             total = hits if total is None else total + hits
         return int(total) / data.n
