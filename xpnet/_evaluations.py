@@ -40,11 +40,6 @@ class Evaluations:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="xpnet-eval", initializer=_lower_priority) if background else None
         self._queue: deque[tuple[int, dict[str, Any], Future | Result]] = deque()
 
-    @property
-    def background(self) -> bool:
-        """Whether evaluations run on the worker thread."""
-        return self._pool is not None
-
     def submit(self, done: int, params: dict[str, Any], *, inline: bool = False) -> None:
         """Measure the parameters of evaluation point ``done`` (background unless ``inline``)."""
         if self._pool is None or inline:

@@ -33,7 +33,7 @@ Array = Any
 
 #: Steps between two reads of the pending losses (divergence check, progress report).
 FLUSH_EVERY = 100
-#: Evaluations queued on the background thread at most (the first one also converts the data).
+#: Evaluations queued on the background thread at most, so a slow one does not hold the training loop.
 MAX_IN_FLIGHT = 3
 
 
