@@ -13,7 +13,7 @@ weights, so every product is computed in float64 (NumPy converts the float32 bat
 float64 in each ``np.dot``). ``dtype="float32"``/``"float64"`` instead runs the same code
 with images, labels and weights all in that dtype.
 
-It is a yardstick for ``xpnet bench`` and deliberately independent of xpnet: it takes
+It is a yardstick for ``benchmarks/bench.py`` and deliberately independent of xpnet: it takes
 host arrays and imports nothing from the package. The one change to the book's loop is
 the evaluation schedule: the book evaluates when ``i % iter_per_epoch == 0`` (after steps
 1, 601, ..., 9601); here it is after steps 600, 1200, ..., 9600 and after the last step,

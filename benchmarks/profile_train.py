@@ -26,14 +26,14 @@ import time
 import numpy as np
 
 import xpnet._fused as fused
-from xpnet._batches import BatchDraws
+from xpnet.training.batches import BatchDraws
 from xpnet._bench_job import Job, best_time, matmul_floor
 from xpnet._steps import make_step
-from xpnet._threads import thread_limit
+from xpnet.training.threads import thread_limit
 from xpnet.datasets.mnist import load_mnist_uint8
 from xpnet.layers import Affine
 from xpnet.nets import TwoLayerNet
-from xpnet.train import Trainer
+from xpnet.training import Trainer
 
 PHASES = ("batch", "forward", "backward", "update")  # of one training step, in order
 

@@ -7,7 +7,7 @@ The per-step losses stay on the device and are read back at each evaluation, so 
 not synchronised every step. PyTorch keeps its default thread settings unless
 ``train_threads``/``eval_threads`` are given (``torch.set_num_threads`` per phase).
 
-It is a yardstick for ``xpnet bench`` and independent of xpnet: it takes host NumPy
+It is a yardstick for ``benchmarks/bench.py`` and independent of xpnet: it takes host NumPy
 arrays and imports nothing from the package.
 """
 

@@ -14,8 +14,8 @@ from _common import make_parser, parse
 
 import xpnet
 from xpnet.datasets import load_mnist
-from xpnet.plot import matplotlib_available, plot_history
-from xpnet.train import train
+from xpnet.io.plot import matplotlib_available, plot_history
+from xpnet import train
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import xpnet
-from xpnet import _compat
+from xpnet._array import compat as _compat
+from xpnet._array.registry import to_numpy
 from xpnet.backends import Backend, get_backend
 
 if importlib.util.find_spec("jax") is not None:
@@ -66,7 +67,7 @@ def numpy_backend() -> Backend:
 
 def to_np(x: Any) -> np.ndarray:
     """Host NumPy copy of an array of any backend (or a Python number)."""
-    return np.asarray(_compat.to_numpy(x)) if _compat.is_array(x) else np.asarray(x)
+    return np.asarray(to_numpy(x)) if _compat.is_array(x) else np.asarray(x)
 
 
 TOL = {"float32": dict(rtol=2e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-14)}

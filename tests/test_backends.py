@@ -7,7 +7,7 @@ from conftest import to_np
 import xpnet
 from xpnet import BackendError, get_backend
 from xpnet.backends import backend_of, resolve_dtype, usable_backends
-from xpnet.random import batch_indices, default_rng, normal
+from xpnet._array.random import batch_indices, default_rng, normal
 
 
 def test_available_lists_every_backend_with_a_reason():
@@ -25,21 +25,26 @@ def test_unknown_backend_names_the_choices():
 
 
 def test_missing_backend_says_what_to_install(monkeypatch):
-    import xpnet._compat as compat
+    import dataclasses
 
-    def fail(name):
-        raise ImportError(f"No module named {name!r}")
+    import xpnet._array.registry as registry
 
-    monkeypatch.setattr(compat, "compat_namespace", fail)
+    def fail():
+        raise ImportError("No module named 'torch'")
+
+    row = dataclasses.replace(registry._BY_NAME["torch"], namespace=fail)
+    monkeypatch.setitem(registry._BY_NAME, "torch", row)
     with pytest.raises(BackendError, match="not installed.*pip install"):
         get_backend("torch")
 
 
 def test_cupy_without_gpu_is_a_clear_error(monkeypatch):
-    import xpnet.backends as backends
+    import dataclasses
 
-    monkeypatch.setattr(backends, "_cuda_device_count", lambda: 0)
-    monkeypatch.setattr(backends, "_import_namespace", lambda name: object())
+    import xpnet._array.registry as registry
+
+    row = dataclasses.replace(registry._BY_NAME["cupy"], namespace=lambda: object(), devices=lambda xp: ())
+    monkeypatch.setitem(registry._BY_NAME, "cupy", row)
     with pytest.raises(BackendError, match="no CUDA GPU"):
         get_backend("cupy")
 

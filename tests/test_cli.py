@@ -151,10 +151,3 @@ def test_a_network_that_does_not_learn_is_reported(tmp_path, capsys):
     assert code == 0
     assert "not learning" in err and "learning rate" in err
     assert any("not learning" in note for note in json.loads(hist.read_text())["notes"])
-
-
-def test_bench_options_pass_through_the_xpnet_command(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["bench", "--help"])
-    assert info.value.code == 0
-    assert "--short" in capsys.readouterr().out

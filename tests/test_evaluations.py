@@ -8,8 +8,8 @@ import pytest
 from conftest import blobs
 
 from xpnet import TwoLayerNet
-from xpnet._evaluations import Evaluations
-from xpnet.train import Trainer
+from xpnet.training.evaluations import Evaluations
+from xpnet.training import Trainer
 
 
 def _data(n=500):

@@ -166,6 +166,6 @@ def test_affine_shape_errors_name_layer_and_shapes(backend):
 
 def test_affine_sees_replaced_parameters():
     params = {"W": np.eye(2), "b": np.zeros(2)}
-    layer = Affine.bound(params, "W", "b")
+    layer = Affine(params=params, keys=("W", "b"))
     params["W"] = 2 * np.eye(2)
     np.testing.assert_array_equal(layer.forward(np.ones((1, 2))), [[2.0, 2.0]])

@@ -7,7 +7,7 @@ import pytest
 from conftest import blobs, to_np
 
 from xpnet import TrainingDiverged, TwoLayerNet
-from xpnet.train import Trainer, train
+from xpnet.training import Trainer, train
 
 
 def _blobs(n=600, d=12, k=3, seed=0):

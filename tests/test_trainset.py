@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import to_np
 
-from xpnet._trainset import PIXEL_BLOCK, DeviceSet
+from xpnet.training.data import PIXEL_BLOCK, DeviceSet
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import backends, functions, gradient, layers
+from ._version import __version__
 from .backends import Backend, available, get_backend
 from .errors import BackendError, CheckpointError, DataFileError, TrainingDiverged, XpnetError
 from .functions import (
@@ -15,20 +16,18 @@ from .functions import (
     sigmoid,
     sigmoid_grad,
     softmax,
+    softmax_cross_entropy,
     step_function,
 )
-from .checkpoint import load
 from .datasets import load_mnist
 from .gradcheck import GradientCheckResult, gradient_check
-from .history import History
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
+from .io.checkpoint import load, save
 from .layers import AddLayer, Affine, MulLayer, Relu, Sigmoid, SoftmaxWithLoss
 from .nets import SimpleNet, TwoLayerNet
 from .optim import SGD
 from .params import Params
-from .train import Trainer, train
-
-__version__ = "0.1.0"
+from .training import History, Trainer, train
 
 __all__ = [
     "AddLayer",
@@ -69,9 +68,11 @@ __all__ = [
     "numerical_gradient",
     "relu",
     "relu_grad",
+    "save",
     "sigmoid",
     "sigmoid_grad",
     "softmax",
+    "softmax_cross_entropy",
     "step_function",
     "train",
 ]

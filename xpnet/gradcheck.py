@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import _compat
+from ._array.registry import to_numpy
 
 __all__ = ["GradientCheckResult", "gradient_check"]
 
@@ -60,6 +60,6 @@ def gradient_check(network: Any, x: Any, t: Any, *, method: str = "batched") -> 
         diff = xp.abs(backprop[key] - numerical[key])
         scale = xp.abs(backprop[key]) + xp.abs(numerical[key])
         rel = diff / xp.where(scale > 1e-12, scale, 1e-12)
-        mean_abs[key] = float(_compat.to_numpy(xp.mean(diff)))
-        max_rel[key] = float(_compat.to_numpy(xp.max(rel)))
+        mean_abs[key] = float(to_numpy(xp.mean(diff)))
+        max_rel[key] = float(to_numpy(xp.max(rel)))
     return GradientCheckResult(mean_abs, max_rel)

@@ -12,8 +12,8 @@ import numbers
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from . import _compat
-from ._validate import describe, require_finite_number, require_floating
+from ._array import compat as _compat
+from ._array.checks import describe, require_finite_number, require_floating
 
 __all__ = ["gradient_descent", "numerical_diff", "numerical_gradient"]
 

@@ -1,41 +1,24 @@
 """Computational-graph layers of chapter 5 with ``forward``/``backward``, for any array-API backend.
 
-No layer writes into its inputs or into ``dout``; state cached by ``forward`` is private,
-and ``backward`` before ``forward`` raises ``RuntimeError``.
+Each public method makes its input checks in one call, then does the book's math. No layer
+writes into its inputs or into ``dout``; state cached by ``forward`` lives on the layer, and
+``backward`` before ``forward`` raises ``RuntimeError``.
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import MutableMapping
 from typing import Any
 
-from . import _compat
-from ._validate import (
-    describe,
-    labels_to_one_hot,
-    require_array,
-    require_dout,
-    require_floating,
-    require_nonempty,
-    require_same_dtype,
-)
-from .functions import stable_sigmoid
+from ._array import checks, compat
+from .functions import sigmoid, softmax_cross_entropy
 
 __all__ = ["AddLayer", "Affine", "MulLayer", "Relu", "Sigmoid", "SoftmaxWithLoss"]
 
 Array = Any
 
 
-def _float_namespace(x: Any, where: str) -> Any:
-    """Namespace of ``x`` after checking it is a floating array."""
-    require_array(x, where, "x")
-    xp = _compat.namespace(x)
-    require_floating(xp, x, where, "x")
-    return xp
-
-
-def _require_forward(layer: object, state: object) -> None:
+def _after_forward(layer: object, state: object) -> None:
     if state is None:
         raise RuntimeError(f"{type(layer).__name__}.backward called before forward")
 
@@ -44,18 +27,18 @@ class MulLayer:
     """Multiplication node ``out = x * y`` (Python numbers or arrays)."""
 
     def __init__(self) -> None:
-        self._x: Any = None
-        self._y: Any = None
+        self.x: Any = None
+        self.y: Any = None
 
     def forward(self, x: Any, y: Any) -> Any:
         """Return ``x * y`` and remember both factors."""
-        self._x, self._y = x, y
+        self.x, self.y = x, y
         return x * y
 
     def backward(self, dout: Any) -> tuple[Any, Any]:
         """Return ``(dout * y, dout * x)``: the factors swap."""
-        _require_forward(self, self._x)
-        return dout * self._y, dout * self._x
+        _after_forward(self, self.x)
+        return dout * self.y, dout * self.x
 
     def __repr__(self) -> str:
         return "MulLayer()"
@@ -65,7 +48,7 @@ class AddLayer:
     """Addition node ``out = x + y`` (Python numbers or arrays)."""
 
     def __init__(self) -> None:
-        self._called = False
+        self._called: bool | None = None
 
     def forward(self, x: Any, y: Any) -> Any:
         """Return ``x + y``."""
@@ -74,7 +57,7 @@ class AddLayer:
 
     def backward(self, dout: Any) -> tuple[Any, Any]:
         """Return ``(dout, dout)``: addition passes the gradient through unchanged."""
-        _require_forward(self, self._called or None)
+        _after_forward(self, self._called)
         return dout * 1, dout * 1
 
     def __repr__(self) -> str:
@@ -87,31 +70,24 @@ class Relu:
     def __init__(self) -> None:
         self._positive: Array | None = None
 
-    @property
-    def mask(self) -> Array | None:
-        """Boolean array, True where the last ``forward`` input was not positive (the book's ``mask``)."""
-        if self._positive is None:
-            return None
-        return _compat.namespace(self._positive).logical_not(self._positive)
-
     def forward(self, x: Array) -> Array:
         """``x`` : array, any shape, real floating. Returns ``max(x, 0)``, same shape and dtype."""
-        return self._forward(_float_namespace(x, "Relu.forward"), x)
-
-    def _forward(self, xp: Any, x: Array) -> Array:
-        """Unchecked forward (inputs validated by the caller)."""
+        xp = checks.float_input(x, "Relu.forward")
         self._positive = x > 0
         return xp.maximum(x, 0.0)
 
     def backward(self, dout: Array) -> Array:
         """``dout`` : floating array of the forward input's shape. Returns ``dout`` zeroed where ``x <= 0``."""
-        _require_forward(self, self._positive)
-        xp = require_dout(dout, self._positive, tuple(self._positive.shape), "Relu.backward")
-        return self._backward(xp, dout)
-
-    def _backward(self, xp: Any, dout: Array) -> Array:
-        """Unchecked backward."""
+        _after_forward(self, self._positive)
+        xp = checks.require_dout(dout, self._positive, tuple(self._positive.shape), "Relu.backward")
         return xp.where(self._positive, dout, 0.0)
+
+    @property
+    def mask(self) -> Array | None:
+        """Boolean array, True where the last ``forward`` input was not positive (the book's ``mask``)."""
+        if self._positive is None:
+            return None
+        return compat.namespace_of(self._positive).logical_not(self._positive)
 
     def __repr__(self) -> str:
         return "Relu()"
@@ -121,32 +97,18 @@ class Sigmoid:
     """Sigmoid layer: ``forward`` is :func:`xpnet.functions.sigmoid`, ``backward`` is ``dout * (1 - y) * y``."""
 
     def __init__(self) -> None:
-        self._out: Array | None = None
-
-    @property
-    def out(self) -> Array | None:
-        """The last ``forward`` output (the book's ``out``)."""
-        return self._out
+        self.out: Array | None = None
 
     def forward(self, x: Array) -> Array:
         """``x`` : array, any shape, real floating. Returns ``sigmoid(x)``."""
-        return self._forward(_float_namespace(x, "Sigmoid.forward"), x)
-
-    def _forward(self, xp: Any, x: Array) -> Array:
-        """Unchecked forward (inputs validated by the caller)."""
-        self._out = stable_sigmoid(xp, x)
-        return self._out
+        self.out = sigmoid(x)
+        return self.out
 
     def backward(self, dout: Array) -> Array:
         """``dout`` : array of the forward output's shape and dtype. Returns ``dout * (1 - y) * y``."""
-        _require_forward(self, self._out)
-        shape = tuple(self._out.shape)
-        xp = require_dout(dout, self._out, shape, "Sigmoid.backward", same_dtype_as=("y", self._out))
-        return self._backward(xp, dout)
-
-    def _backward(self, xp: Any, dout: Array) -> Array:
-        """Unchecked backward."""
-        return dout * (1.0 - self._out) * self._out
+        _after_forward(self, self.out)
+        checks.require_dout(dout, self.out, tuple(self.out.shape), "Sigmoid.backward", same_dtype_as=("y", self.out))
+        return dout * (1.0 - self.out) * self.out
 
     def __repr__(self) -> str:
         return "Sigmoid()"
@@ -159,74 +121,49 @@ class Affine:
     ----------
     W : array, shape (D, M), real floating
     b : array, shape (M,), W's dtype (a different dtype raises TypeError)
+    params, keys : optional
+        Instead of ``W`` and ``b``: read them from ``params[keys[0]]`` and ``params[keys[1]]``.
+        A network passes its own ``params`` this way, so replacing ``params["W1"]`` (an
+        optimizer step) is seen at once: the network owns each parameter.
 
     Notes
     -----
-    A network binds its layers to its own ``params`` dict with :meth:`bound`, so replacing
-    ``params["W1"]`` (an optimizer step) is seen at once: the network owns each parameter.
     After ``backward``, ``dW`` (D, M) and ``db`` (M,) hold the parameter gradients.
     """
 
-    def __init__(self, W: Array, b: Array, *, name: str = "Affine") -> None:
-        self._bind({"W": W, "b": b}, "W", "b", name)
-        self._check_params()
-
-    @classmethod
-    def bound(cls, params: MutableMapping[str, Array], w_key: str, b_key: str, *, name: str | None = None) -> "Affine":
-        """An Affine layer that reads its weights from ``params[w_key]`` and ``params[b_key]``."""
-        layer = cls.__new__(cls)
-        layer._bind(params, w_key, b_key, name or f"Affine({w_key}, {b_key})")
-        layer._check_params()
-        return layer
-
-    def _bind(self, params: MutableMapping[str, Array], w_key: str, b_key: str, name: str) -> None:
-        self._params = params
-        self._keys = (w_key, b_key)
-        self.name = name
-        self._x: Array | None = None
-        self._x_shape: tuple[int, ...] | None = None
+    def __init__(
+        self, W: Array | None = None, b: Array | None = None, *,
+        params: MutableMapping[str, Array] | None = None, keys: tuple[str, str] = ("W", "b"), name: str | None = None,
+    ) -> None:
+        if params is None:
+            params = {keys[0]: W, keys[1]: b}
+        elif W is not None or b is not None:
+            raise TypeError("Affine: pass either W and b, or params and keys, not both")
+        self._params, self.keys = params, tuple(keys)
+        self.name = name or ("Affine" if keys == ("W", "b") else f"Affine({keys[0]}, {keys[1]})")
+        checks.affine_params(self.W, self.b, self.name)
+        self.x: Array | None = None
+        self.original_x_shape: tuple[int, ...] | None = None
         self.dW: Array | None = None
         self.db: Array | None = None
-
-    def _check_params(self) -> None:
-        W, b = self.W, self.b
-        require_array(W, self.name, "W")
-        require_array(b, self.name, "b")
-        xp = _compat.namespace(W, b, where=self.name)
-        require_floating(xp, W, self.name, "W")
-        require_floating(xp, b, self.name, "b")
-        if W.dtype != b.dtype:
-            raise TypeError(
-                f"{self.name}: W and b must have the same dtype, got {W.dtype} and {b.dtype}; "
-                "convert one, e.g. xp.astype(b, W.dtype)"
-            )
-        if W.ndim != 2 or b.ndim != 1 or b.shape[0] != W.shape[1]:
-            raise ValueError(
-                f"{self.name}: W must be (D, M) and b (M,), got W {tuple(W.shape)} and b {tuple(b.shape)}"
-            )
-
-    @property
-    def keys(self) -> tuple[str, str]:
-        """Names of the weight and bias in the parameter dict this layer reads."""
-        return self._keys
 
     @property
     def W(self) -> Array:
         """Weight matrix, shape (D, M)."""
-        return self._params[self._keys[0]]
+        return self._params[self.keys[0]]
 
     @W.setter
     def W(self, value: Array) -> None:
-        self._params[self._keys[0]] = value
+        self._params[self.keys[0]] = value
 
     @property
     def b(self) -> Array:
         """Bias vector, shape (M,)."""
-        return self._params[self._keys[1]]
+        return self._params[self.keys[1]]
 
     @b.setter
     def b(self, value: Array) -> None:
-        self._params[self._keys[1]] = value
+        self._params[self.keys[1]] = value
 
     def forward(self, x: Array) -> Array:
         """Affine map of a batch.
@@ -241,30 +178,12 @@ class Affine:
         array, shape (N, M)
         """
         W = self.W
-        where = f"{self.name}.forward"
-        require_array(x, where, "x")
-        xp = _compat.namespace(x, W, self.b, where=where)
-        require_floating(xp, x, where, "x")
-        require_same_dtype(x, W, where, "x", "W")
-        if x.ndim < 1:
-            raise ValueError(f"{where}: x must have a batch axis, got a 0-d array")
-        d = 1
-        for s in x.shape[1:]:
-            d *= int(s)
-        if d != W.shape[0]:
-            raise ValueError(
-                f"{where}: input of shape {tuple(x.shape)} has {d} features per sample, "
-                f"but W has shape {tuple(W.shape)} and expects {W.shape[0]}"
-            )
-        return self._forward(xp, x)
-
-    def _forward(self, xp: Any, x: Array) -> Array:
-        """Unchecked forward (inputs validated by the caller)."""
-        self._x_shape = tuple(x.shape)
+        xp = checks.affine_input(x, W, self.b, f"{self.name}.forward")
+        self.original_x_shape = tuple(x.shape)
         if x.ndim != 2:
-            x = xp.reshape(x, (self._x_shape[0], -1))
-        self._x = x
-        return x @ self.W + self.b
+            x = xp.reshape(x, (x.shape[0], -1))
+        self.x = x
+        return x @ W + self.b
 
     def backward(self, dout: Array, *, compute_dx: bool = True) -> Array | None:
         """Gradients of the last ``forward``.
@@ -279,20 +198,16 @@ class Affine:
         -------
         dx : array of the forward input's shape, or None
         """
-        _require_forward(self, self._x)
+        _after_forward(self, self.x)
         W = self.W
-        shape = (int(self._x.shape[0]), int(W.shape[1]))
-        xp = require_dout(dout, W, shape, f"{self.name}.backward", same_dtype_as=("W", W))
-        return self._backward(xp, dout, compute_dx)
-
-    def _backward(self, xp: Any, dout: Array, compute_dx: bool = True) -> Array | None:
-        """Unchecked backward: sets ``dW`` and ``db``, returns ``dx`` (or None)."""
-        self.dW = self._x.T @ dout
+        shape = (int(self.x.shape[0]), int(W.shape[1]))
+        xp = checks.require_dout(dout, W, shape, f"{self.name}.backward", same_dtype_as=("W", W))
+        self.dW = self.x.T @ dout
         self.db = xp.sum(dout, axis=0)
         if not compute_dx:
             return None
-        dx = dout @ self.W.T
-        return xp.reshape(dx, self._x_shape) if len(self._x_shape) != 2 else dx
+        dx = dout @ W.T
+        return xp.reshape(dx, self.original_x_shape) if len(self.original_x_shape) != 2 else dx
 
     def __repr__(self) -> str:
         return f"{self.name}(W={tuple(self.W.shape)}, b={tuple(self.b.shape)})"
@@ -301,21 +216,17 @@ class Affine:
 class SoftmaxWithLoss:
     """Softmax followed by cross-entropy loss, with the gradient ``(y - t) / N``.
 
-    The loss is computed through log-softmax, so it is exact and finite for any finite
+    The loss is :func:`xpnet.functions.softmax_cross_entropy`: exact and finite for any finite
     logits (no ``delta`` inside the log). After ``forward``: ``y`` (softmax output),
     ``t`` (one-hot targets) and ``loss``.
     """
 
     def __init__(self, *, name: str = "SoftmaxWithLoss") -> None:
         self.name = name
-        self._y: Array | None = None
-        self._t: Array | None = None
-        self._loss: Array | None = None
+        self.loss: Array | None = None
+        self.y: Array | None = None
+        self.t: Array | None = None
         self._x_shape: tuple[int, ...] | None = None
-
-    y = property(lambda self: self._y, doc="Softmax output of the last forward, shape (N, K).")
-    t = property(lambda self: self._t, doc="One-hot targets of the last forward, shape (N, K).")
-    loss = property(lambda self: self._loss, doc="Loss of the last forward, a 0-d array.")
 
     def forward(self, x: Array, t: Array, *, validate: bool = True) -> Array:
         """Mean cross-entropy of ``softmax(x)`` against ``t``.
@@ -333,29 +244,11 @@ class SoftmaxWithLoss:
         -------
         0-d array of ``x``'s dtype
         """
-        where = f"{self.name}.forward"
-        require_array(x, where, "x")
-        require_array(t, where, "t")
-        xp = _compat.namespace(x, t, where=where)
-        require_floating(xp, x, where, "x")
-        require_nonempty(x, where, "x")
-        x2, onehot = labels_to_one_hot(xp, x, t, where, validate=validate)
-        loss = self._forward(xp, x2, onehot)
+        xp, x2, self.t = checks.scores_and_targets(x, t, f"{self.name}.forward", validate=validate)
         self._x_shape = tuple(x.shape)
-        return loss
-
-    def _forward(self, xp: Any, x: Array, onehot: Array) -> Array:
-        """Unchecked forward on 2-D scores (N, K) and one-hot targets of the same shape."""
-        shifted = x - xp.max(x, axis=-1, keepdims=True)
-        e = xp.exp(shifted)
-        s = xp.sum(e, axis=-1, keepdims=True)
-        n = int(x.shape[0])
-        self._x_shape = tuple(x.shape)
-        self._y = e / s
-        self._t = onehot
-        # mean of -sum(t * log_softmax(x)) with log_softmax = shifted - log(s)
-        self._loss = (xp.sum(onehot * (xp.log(s) - shifted))) / n
-        return self._loss
+        self.y, losses = softmax_cross_entropy(x2, self.t)
+        self.loss = xp.sum(losses) / x2.shape[0]
+        return self.loss
 
     def backward(self, dout: Any = 1) -> Array:
         """Gradient with respect to the scores: ``(y - t) / N * dout``, shape of the forward ``x``.
@@ -365,26 +258,10 @@ class SoftmaxWithLoss:
         dout : number or 0-d array of the scores' dtype, backend and device
             Gradient of the final output with respect to the loss (a scalar: the loss is one).
         """
-        _require_forward(self, self._y)
-        where = f"{self.name}.backward"
-        if isinstance(dout, numbers.Real) and not isinstance(dout, bool):
-            return self._backward(_compat.namespace(self._y), float(dout))  # NumPy scalars too
-        if not _compat.is_array(dout):
-            raise TypeError(f"{where}: dout must be a number or a 0-d array, got {describe(dout)}")
-        xp = _compat.namespace(dout, self._y, where=where)
-        require_floating(xp, dout, where, "dout")
-        if dout.ndim != 0:
-            raise ValueError(
-                f"{where}: dout must be a scalar or 0-d array (the loss is a scalar), got shape {tuple(dout.shape)}"
-            )
-        require_same_dtype(dout, self._y, where, "dout", "y")
-        return self._backward(xp, dout)
-
-    def _backward(self, xp: Any, dout: Any = 1) -> Array:
-        """Unchecked backward."""
-        n = int(self._y.shape[0])
-        scale = dout / n if not _compat.is_array(dout) else dout * (1.0 / n)
-        dx = (self._y - self._t) * scale
+        _after_forward(self, self.y)
+        xp, dout = checks.loss_dout(dout, self.y, f"{self.name}.backward")
+        batch_size = self.y.shape[0]
+        dx = (self.y - self.t) * (dout / batch_size)
         return xp.reshape(dx, self._x_shape) if len(self._x_shape) == 1 else dx
 
     def __repr__(self) -> str:

@@ -6,24 +6,14 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from . import _compat
+from ._array import checks, compat
+from ._array.checks import describe, named_errors, require_finite_number, require_positive_int
+from ._array.random import default_rng, normal
+from ._array.registry import Backend, backend_name, dtype_name, get_backend, to_numpy
 from ._numgrad import batched_numerical_gradient, loop_numerical_gradient
-from ._validate import (
-    check_labels,
-    describe,
-    named_errors,
-    labels_to_one_hot,
-    require_array,
-    require_finite_number,
-    require_floating,
-    require_nonempty,
-    require_positive_int,
-)
-from .backends import Backend, dtype_name, get_backend
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from .params import Params
 from .simple_net import SimpleNet
-from .random import default_rng, normal
 
 __all__ = ["SimpleNet", "TwoLayerNet"]  # SimpleNet lives in simple_net.py
 
@@ -87,16 +77,21 @@ class TwoLayerNet:
             self.dtype = self.backend.dtype(dtype)
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
         self.activation = activation
-        shapes = {"W1": (input_size, hidden_size), "b1": (hidden_size,), "W2": (hidden_size, output_size), "b2": (output_size,)}
+        shapes = self.param_shapes(input_size, hidden_size, output_size)
         if params is None:
             params = self._init_params(shapes, seed)
         self._params = Params("TwoLayerNet", self._adopt(params, shapes))
         self.layers: OrderedDict[str, Any] = OrderedDict()
-        self.layers["Affine1"] = Affine.bound(self._params, "W1", "b1", name="Affine1")
+        self.layers["Affine1"] = Affine(params=self._params, keys=("W1", "b1"), name="Affine1")
         self.layers[f"{activation.capitalize()}1"] = ACTIVATIONS[activation]()
-        self.layers["Affine2"] = Affine.bound(self._params, "W2", "b2", name="Affine2")
+        self.layers["Affine2"] = Affine(params=self._params, keys=("W2", "b2"), name="Affine2")
         self.last_layer = SoftmaxWithLoss()
         self.history: Any = None  # set by xpnet.load for a network read from a checkpoint
+
+    @staticmethod
+    def param_shapes(input_size: int, hidden_size: int, output_size: int) -> dict[str, tuple[int, ...]]:
+        """The parameters' names and shapes: ``W1`` (input, hidden), ``b1``, ``W2`` (hidden, output), ``b2``."""
+        return {"W1": (input_size, hidden_size), "b1": (hidden_size,), "W2": (hidden_size, output_size), "b2": (output_size,)}
 
     def _init_params(self, shapes: Mapping[str, tuple[int, ...]], seed: int | None) -> dict[str, Array]:
         with named_errors("TwoLayerNet"):
@@ -118,8 +113,8 @@ class TwoLayerNet:
         out = {}
         for key, shape in shapes.items():
             value = params[key]
-            native = _compat.is_array(value) and _compat.backend_name(value) == self.backend.name
-            if not (native and value.dtype == self.dtype and _compat.device(value) == self.backend.device):
+            native = compat.is_array(value) and backend_name(value) == self.backend.name
+            if not (native and value.dtype == self.dtype and compat.device(value) == self.backend.device):
                 value = self._convert(key, value)
             if tuple(value.shape) != shape:
                 raise ValueError(f"TwoLayerNet: params[{key!r}] has shape {tuple(value.shape)}, expected {shape}")
@@ -175,62 +170,39 @@ class TwoLayerNet:
                 be = get_backend(backend or self.backend.name, device)
         cfg = self.config
         dtype = cfg["dtype"] if dtype is None else dtype
-        host = {k: _compat.to_numpy(v) for k, v in self._params.items()}
+        host = {k: to_numpy(v) for k, v in self._params.items()}
         return TwoLayerNet(
             cfg["input_size"], cfg["hidden_size"], cfg["output_size"], cfg["weight_init_std"],
             activation=cfg["activation"], backend=be, dtype=dtype, params=host,
         )
 
-    def _with_params(self, params: Mapping[str, Array]) -> "TwoLayerNet":
-        """A network of the same architecture whose parameters are ``params`` (arrays shared, not copied)."""
+    def with_params(self, params: Mapping[str, Array]) -> "TwoLayerNet":
+        """A network of the same architecture whose parameters are ``params`` (arrays shared, not copied).
+
+        Its layers are its own, so it can run beside this one (e.g. evaluation on another thread).
+        """
         return TwoLayerNet(
             self.input_size, self.hidden_size, self.output_size, self.weight_init_std,
             activation=self.activation, backend=self.backend, dtype=self.dtype, params=params,
         )
 
-    # --- input checks ---------------------------------------------------------------
-    def _check_input(self, x: Array, where: str) -> Any:
-        """Namespace of ``x`` after checking it is a non-empty floating batch of width ``input_size``."""
-        require_array(x, where, "x")
-        xp = _compat.namespace(x, self._params["W1"], where=where)
-        require_floating(xp, x, where, "x")
-        require_nonempty(x, where, "x")
-        width = 1
-        for s in x.shape[1:]:
-            width *= int(s)
-        if x.ndim < 2 or width != self.input_size:
-            raise ValueError(
-                f"{where}: x must have shape (N, {self.input_size}) (or (N, ...) with {self.input_size} values "
-                f"per sample), got {tuple(x.shape)}"
-            )
-        return xp
-
-    def _input(self, x: Array, where: str) -> Array:
-        """``x`` checked by :meth:`_check_input` and converted to the network's dtype."""
-        xp = self._check_input(x, where)
-        return x if x.dtype == self.dtype else xp.astype(x, self.dtype)
-
-    def _targets(self, scores: Array, t: Array, where: str, validate: bool) -> Array:
-        require_array(t, where, "t")
-        xp = _compat.namespace(scores, t, where=where)
-        return labels_to_one_hot(xp, scores, t, where, validate=validate)[1]
-
-    def _scores(self, x: Array) -> Array:
-        """Forward through the layers; ``x`` already validated by :meth:`_input`."""
-        xp = _compat.namespace(x)
-        for layer in self.layers.values():
-            x = layer._forward(xp, x)
-        return x
-
-    def _loss(self, x: Array, t: Array, where: str, validate: bool) -> Array:
-        scores = self._scores(self._input(x, where))
-        onehot = self._targets(scores, t, where, validate)
-        return self.last_layer._forward(_compat.namespace(scores), scores, onehot)
-
     # --- the book's methods ---------------------------------------------------------
     def predict(self, x: Array) -> Array:
-        """Scores (logits) of a batch: ``x`` shape (N, input_size) -> (N, output_size)."""
-        return self._scores(self._input(x, "TwoLayerNet.predict"))
+        """Scores (logits) of a batch through the layers' ``forward``: ``x`` (N, input_size) -> (N, output_size).
+
+        ``x`` of another floating dtype is converted to the network's dtype. This is the one
+        forward pass: the loss, the accuracy, evaluation and the numerical gradient use it.
+        """
+        return self._forward(x, "TwoLayerNet.predict")
+
+    def _forward(self, x: Array, where: str) -> Array:
+        """:meth:`predict`, with errors named after the public method ``where`` that was called."""
+        xp = checks.batch_input(x, self.input_size, where, like=self._params["W1"])
+        if x.dtype != self.dtype:
+            x = xp.astype(x, self.dtype)
+        for layer in self.layers.values():
+            x = layer.forward(x)
+        return x
 
     def loss(self, x: Array, t: Array, *, validate: bool = True) -> Array:
         """Mean cross-entropy loss (0-d array, on the network's device).
@@ -243,7 +215,10 @@ class TwoLayerNet:
             Check label values (one device-to-host read); a training loop that validated its
             dataset once passes False.
         """
-        return self._loss(x, t, "TwoLayerNet.loss", validate)
+        return self._loss(x, t, validate, "TwoLayerNet.loss")
+
+    def _loss(self, x: Array, t: Array, validate: bool, where: str) -> Array:
+        return self.last_layer.forward(self._forward(x, where), t, validate=validate)
 
     def accuracy(self, x: Array, t: Array, *, batch_size: int = 10_000) -> float:
         """Fraction of samples whose largest score is the target class, as a Python float.
@@ -252,53 +227,43 @@ class TwoLayerNet:
         values and that the scores are finite (NaN/inf in ``x`` or the parameters would
         otherwise give a meaningless accuracy): ValueError naming the problem.
         """
-        correct = self.count_correct(x, t, batch_size=batch_size, validate=True)
-        return int(correct) / int(x.shape[0])
-
-    def count_correct(self, x: Array, t: Array, *, batch_size: int = 10_000, validate: bool = True) -> Array:
-        """Number of correctly classified samples as a 0-d integer array on the device.
-
-        Parameters
-        ----------
-        x : array, shape (N, input_size), real floating
-        t : array, integer labels (N,) or one-hot (N, output_size)
-        batch_size : int
-            Samples per forward pass.
-        validate : bool
-            Check that labels lie in ``0..output_size-1`` and that every score is finite (two
-            device-to-host reads). With False nothing is read back to the host.
-        """
         where = "TwoLayerNet.accuracy"
-        batch_size = require_positive_int(batch_size, where, "batch_size")
-        self._check_input(x, where)
-        require_array(t, where, "t")
-        xp = _compat.namespace(x, t, where=where)
+        batch_size = checks.require_positive_int(batch_size, where, "batch_size")
+        xp = checks.batch_input(x, self.input_size, where, like=self._params["W1"])
+        t = checks.class_labels(xp, x, t, self.output_size, where)
         n = int(x.shape[0])
-        if t.ndim not in (1, 2) or int(t.shape[0]) != n:
-            raise ValueError(f"{where}: t must be labels (N,) or one-hot (N, K) with N={n}, got {tuple(t.shape)}")
-        if t.ndim == 2:
-            if int(t.shape[1]) != self.output_size:
-                raise ValueError(f"{where}: one-hot width {t.shape[1]} does not match the {self.output_size} outputs")
-            t = xp.argmax(t, axis=1)
-        else:
-            check_labels(xp, t, self.output_size, where, validate=validate)
         total = finite = None
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)  # array_api_strict rejects out-of-bounds slice stops
-            chunk = x[start:stop, ...]
-            scores = self._scores(chunk if chunk.dtype == self.dtype else xp.astype(chunk, self.dtype))
-            y = xp.argmax(scores, axis=1)
-            hits = xp.count_nonzero(y == xp.astype(t[start:stop], y.dtype))
+            hits, ok = self.count_correct(x[start:stop, ...], t[start:stop])
             total = hits if total is None else total + hits
-            if validate:
-                ok = xp.all(xp.isfinite(scores))
-                finite = ok if finite is None else finite & ok
-        if validate and not bool(finite):
+            finite = ok if finite is None else finite & ok
+        if not bool(finite):
             raise ValueError(
                 f"{where}: some scores are NaN or infinite, so the accuracy would be meaningless; "
                 "check x and the parameters for NaN/inf (e.g. xp.all(xp.isfinite(x)))"
             )
-        return total
+        return int(total) / n
+
+    def count_correct(self, x: Array, labels: Array) -> tuple[Array, Array]:
+        """Correctly classified samples of one batch, and whether every score was finite.
+
+        Parameters
+        ----------
+        x : array, shape (N, input_size), real floating
+        labels : array, shape (N,), integer class labels
+
+        Returns
+        -------
+        hits : 0-d integer array on the device
+        finite : 0-d boolean array on the device
+            Nothing is read back to the host: the trainer adds these up over a whole set.
+        """
+        scores = self._forward(x, "TwoLayerNet.accuracy")
+        xp = compat.namespace_of(scores)
+        y = xp.argmax(scores, axis=1)
+        hits = xp.count_nonzero(y == xp.astype(labels, y.dtype))
+        return hits, xp.all(xp.isfinite(scores))
 
     def numerical_gradient(self, x: Array, t: Array, *, method: str = "batched", h: float = 1e-4) -> dict[str, Array]:
         """Gradients of the loss by central differences, one per parameter.
@@ -316,41 +281,36 @@ class TwoLayerNet:
         where = "TwoLayerNet.numerical_gradient"
         if method not in ("batched", "loop"):
             raise ValueError(f"{where}: method must be 'batched' or 'loop', got {method!r}")
-        h = require_finite_number(h, where, "h", positive=True)
-        x = self._input(x, where)
-        onehot = self._targets(self._scores(x), t, where, True)
-        if method == "batched":
-            return batched_numerical_gradient(self, x, onehot, h)
-        return loop_numerical_gradient(self, x, onehot, h)
+        h = checks.require_finite_number(h, where, "h", positive=True)
+        scores = self._forward(x, where)
+        _, _, onehot = checks.scores_and_targets(scores, t, where)
+        if x.dtype != self.dtype:
+            x = compat.namespace_of(scores).astype(x, self.dtype)
+        with checks.trusted():  # checked above, once
+            if method == "batched":
+                return batched_numerical_gradient(self, x, onehot, h)
+            return loop_numerical_gradient(self, x, onehot, h)
 
     def loss_and_gradient(self, x: Array, t: Array, *, validate: bool = True) -> tuple[Array, dict[str, Array]]:
-        """Loss (0-d array) and backprop gradients in one forward and one backward pass.
+        """Loss (0-d array) and backprop gradients: the layers' ``forward``, then their ``backward``.
 
         The first Affine layer skips its input gradient, which nothing needs.
         """
-        loss = self._loss(x, t, "TwoLayerNet.gradient", validate)
-        xp = _compat.namespace(loss)
-        dout = self.last_layer._backward(xp, 1)
+        loss = self._loss(x, t, validate, "TwoLayerNet.gradient")
+        dout = self.last_layer.backward(1)
         layers = list(self.layers.values())
         for layer in reversed(layers[1:]):
-            dout = layer._backward(xp, dout)
-        layers[0]._backward(xp, dout, compute_dx=False)
+            dout = layer.backward(dout)
+        layers[0].backward(dout, compute_dx=False)
         grads = {}
         for layer in layers:
             if isinstance(layer, Affine):
-                w_key, b_key = layer.keys
-                grads[w_key], grads[b_key] = layer.dW, layer.db
+                grads[layer.keys[0]], grads[layer.keys[1]] = layer.dW, layer.db
         return loss, grads
 
     def gradient(self, x: Array, t: Array) -> dict[str, Array]:
         """Backprop gradients ``{"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}`` (chapter 5)."""
         return self.loss_and_gradient(x, t)[1]
-
-    def save(self, path: Any, *, history: Any = None) -> None:
-        """Write a checkpoint (``.npz``, no pickle) atomically; see :func:`xpnet.checkpoint.save`."""
-        from .checkpoint import save
-
-        save(self, path, history=history)
 
     def __repr__(self) -> str:
         return (

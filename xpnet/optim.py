@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from ._validate import describe, require_finite_number
+from ._array.checks import describe, is_trusted, require_finite_number
 
 __all__ = ["SGD"]
 
@@ -28,15 +28,20 @@ class SGD:
         Each gradient must have its parameter's shape (no broadcasting); an unknown key
         raises KeyError naming it.
         """
+        if not is_trusted():
+            self._check(params, grads)
+        for key, grad in grads.items():
+            params[key] = params[key] - self.lr * grad
+
+    @classmethod
+    def _check(cls, params: Mapping[str, Any], grads: Mapping[str, Any]) -> None:
         for key, grad in grads.items():
             try:
                 param = params[key]
             except KeyError:
                 raise KeyError(f"SGD.update: params has no parameter {key!r}; its keys are {list(params)}") from None
-            shape = getattr(grad, "shape", None)
-            if shape != param.shape:
-                self._bad_gradient(key, grad, param)
-            params[key] = param - self.lr * grad
+            if getattr(grad, "shape", None) != param.shape:
+                cls._bad_gradient(key, grad, param)
 
     @staticmethod
     def _bad_gradient(key: str, grad: Any, param: Any) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from . import _compat
+from ._array import compat
+from ._array.checks import is_trusted
+from ._array.registry import backend_name
 
 __all__ = ["Params"]
 
@@ -28,24 +30,26 @@ class Params(MutableMapping):
     @staticmethod
     def _spec_of(value: Any) -> tuple[tuple[int, ...], Any, type, str, Any]:
         """What a replacement must keep: shape, dtype, array type, backend name, device (None: CPU only)."""
-        backend = _compat.backend_name(value)
-        device = None if backend == "numpy" else _compat.device(value)  # NumPy has the CPU only
+        backend = backend_name(value)
+        device = None if backend == "numpy" else compat.device(value)  # NumPy has the CPU only
         return tuple(value.shape), value.dtype, type(value), backend, device
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        # On every optimizer step: a few attribute comparisons, no host reads.
+        if is_trusted() and key in self._data:  # a training step (maybe traced): its update keeps shapes and dtypes
+            self._data[key] = value
+            return
         spec = self._spec.get(key)
         if spec is None:
             raise KeyError(f"{self._owner}.params has no parameter {key!r}; its keys are {list(self._spec)}")
         shape, dtype, kind, backend, device = spec
         if type(value) is not kind:
             where = self._where(key)
-            if not _compat.is_array(value):
+            if not compat.is_array(value):
                 raise TypeError(f"{where} must be an array, got {type(value).__name__}")
-            other = _compat.backend_name(value)
+            other = backend_name(value)
             if other != backend:
                 raise TypeError(
                     f"{where}: arrays from different backends cannot be mixed: got {other} for a network of "
@@ -62,7 +66,7 @@ class Params(MutableMapping):
                 f"got shape {tuple(value.shape)} and dtype {value.dtype}"
             )
         if device is not None and getattr(value, "device", None) != device:  # the standard attribute: fast
-            got = _compat.device(value)  # authoritative (JAX may report a sharding there)
+            got = compat.device(value)  # authoritative (JAX may report a sharding there)
             if got != device:
                 raise ValueError(
                     f"{self._where(key)}: arrays on different devices cannot be combined: got {got!r}, "

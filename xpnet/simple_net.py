@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _compat
-from ._validate import named_errors, require_array, require_floating
-from .backends import get_backend
+from ._array import compat as _compat
+from ._array.checks import named_errors, require_array, require_floating
+from ._array.registry import get_backend
 from .functions import cross_entropy_error, softmax
 from .gradient import numerical_gradient
-from .random import default_rng, normal
+from ._array.random import default_rng, normal
 
 __all__ = ["SimpleNet"]
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
-__all__ = ["EvalRecord", "History", "atomic_write_bytes"]
+__all__ = ["EvalRecord", "History"]
 
 
 @dataclass(frozen=True)
@@ -99,26 +97,11 @@ class History:
         kwargs["train_loss"] = [float(x) for x in kwargs.get("train_loss", [])]
         return cls(**kwargs)
 
-    def save_json(self, path: str | os.PathLike) -> None:
-        """Write the history as JSON, atomically (a crash never leaves a half-written file)."""
-        atomic_write_bytes(path, json.dumps(self.to_dict(), indent=1).encode())
+    def to_json(self) -> str:
+        """The history as JSON text (:meth:`to_dict`)."""
+        return json.dumps(self.to_dict(), indent=1)
 
     @classmethod
-    def load_json(cls, path: str | os.PathLike) -> "History":
-        """Read a history written by :meth:`save_json`."""
-        return cls.from_dict(json.loads(Path(path).read_text()))
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    def from_json(cls, text: str) -> "History":
+        """Inverse of :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))

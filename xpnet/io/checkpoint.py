@@ -20,16 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from . import _compat
-from .backends import get_backend
-from .errors import BackendError, CheckpointError
-from .history import History, atomic_write_bytes
+from .._array.registry import get_backend, to_numpy
+from ..errors import BackendError, CheckpointError
+from ..nets import TwoLayerNet
+from ..training.history import History
+from .atomic import atomic_write_bytes
 
 __all__ = ["Checkpoint", "load", "load_checkpoint", "save"]
 
 FORMAT = "xpnet-checkpoint"
 VERSION = 1
-PARAM_KEYS = ("W1", "b1", "W2", "b2")
 
 
 @dataclass
@@ -67,7 +67,7 @@ def save(network: Any, path: str | os.PathLike, *, history: History | None = Non
         "history": history.to_dict() if history is not None else None,
         "trainer_state": trainer_state,
     }
-    arrays = {f"param/{k}": _compat.to_numpy(v) for k, v in network.params.items()}
+    arrays = {f"param/{k}": to_numpy(v) for k, v in network.params.items()}
     buf = io.BytesIO()
     np.savez(buf, meta=np.asarray(json.dumps(meta)), **arrays)
     try:
@@ -98,8 +98,7 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 
 def _validated_params(path: Path, config: dict[str, Any], contents: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    i, h, o = config["input_size"], config["hidden_size"], config["output_size"]
-    expected = {"W1": (i, h), "b1": (h,), "W2": (h, o), "b2": (o,)}
+    expected = TwoLayerNet.param_shapes(config["input_size"], config["hidden_size"], config["output_size"])
     names = {k.removeprefix("param/") for k in contents}
     if names != set(expected):
         raise CheckpointError(f"{path}: parameters {sorted(names)} do not match the expected {sorted(expected)}")
@@ -131,8 +130,6 @@ def load_checkpoint(path: str | os.PathLike, *, backend: Any = None, device: Any
         Missing, unreadable or corrupt file; wrong format or version; parameters whose
         names, shapes or dtypes do not match the stored architecture.
     """
-    from .nets import TwoLayerNet
-
     path = Path(path)
     meta, contents = _read(path)
     config = meta.get("network") or {}

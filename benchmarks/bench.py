@@ -1,15 +1,16 @@
-"""``xpnet bench``: the book's MNIST training timed against reference implementations in one run.
+"""``python benchmarks/bench.py``: the book's MNIST training timed against reference implementations in one run.
 
 The job is the book's chapter-5 run: TwoLayerNet(784, 50, 10) with ReLU, SGD at lr 0.1,
 batches of 100 drawn with replacement, 10,000 steps, accuracy on all 60,000 training and
 10,000 test images every 600 steps and after the last (17 evaluations). Implementations:
-``xpnet`` (:class:`xpnet.train.Trainer`), ``book`` (``benchmarks/book_numpy.py``, the book's
+``xpnet`` (:class:`xpnet.Trainer`), ``book`` (``benchmarks/book_numpy.py``, the book's
 own code with its own dtypes: float64 arithmetic), ``book-dtype`` (the same code with
 images, labels and weights in the job's dtype; by default only for float32 jobs) and
 ``torch`` (``benchmarks/torch_eager.py``, idiomatic eager PyTorch). Each
 repeat runs them in turn (A B C A B C ...), each in a fresh process whose peak RSS is its
-peak memory. The references live in the repository's ``benchmarks/`` folder, not in the
-installed package; without it they are skipped with a note.
+peak memory. The benchmark and its references live in this ``benchmarks/`` folder of the
+repository, not in the installed package: run it from a checkout, with xpnet installed or not
+(the checkout's ``xpnet/`` comes first on the children's path).
 
 Also printed: the job's matmul FLOPs, the "floor" (the same matmuls timed alone in NumPy),
 the time of the whole ``xpnet train`` process, and with ``--numgrad`` the batched and loop
@@ -35,14 +36,14 @@ from typing import Any
 
 import numpy as np
 
-from ._bench_job import D, Job, K, flops, matmul_floor, xpnet_threads
-from ._bench_numgrad import numgrad_bench
-from ._bench_report import print_numgrad, print_report
+from job import D, Job, K, flops, matmul_floor, xpnet_threads
+from numgrad import numgrad_bench
+from report import print_numgrad, print_report
 
 __all__ = ["main"]
 
-ROOT = Path(__file__).resolve().parents[1]  # the repository, when xpnet runs from a checkout
-BENCHMARKS = ROOT / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parent
+ROOT = BENCHMARKS.parent  # the repository: its xpnet comes first for child processes
 REFERENCES = {"book": "book_numpy.py", "book-dtype": "book_numpy.py", "torch": "torch_eager.py"}
 IMPLS = ("xpnet", "book", "book-dtype", "torch")
 _MARK = "XPNET-BENCH-RESULT "
@@ -58,15 +59,15 @@ def _load_reference(impl: str) -> Any:
 
 
 def _data(job: Job) -> tuple[np.ndarray, ...]:
-    from .datasets.mnist import load_mnist_uint8
+    from xpnet.datasets.mnist import load_mnist_uint8
 
     (x_tr, t_tr), (x_te, t_te) = load_mnist_uint8()
     return x_tr[: job.n_train], t_tr[: job.n_train], x_te[: job.n_test], t_te[: job.n_test]
 
 
 def _run_xpnet(job: Job, data: tuple[np.ndarray, ...]) -> dict[str, Any]:
-    from .nets import TwoLayerNet
-    from .train import Trainer
+    from xpnet.nets import TwoLayerNet
+    from xpnet.training import Trainer
 
     if job.backend == "jax" and job.dtype == "float64":
         import jax
@@ -81,7 +82,7 @@ def _run_xpnet(job: Job, data: tuple[np.ndarray, ...]) -> dict[str, Any]:
         "train_time": h.train_time, "eval_time": h.eval_time, "total_time": total, "test_acc": h.final_test_acc,
         "train_acc": h.train_acc[-1], "evals": len(h.test_acc), "iters": h.iterations,
         "first_loss": h.train_loss[0], "last_loss": h.train_loss[-1], "dtype": job.dtype,
-        "step": h.config["step"], "eval_async": h.config["eval_async"],
+        "eval_async": h.config["eval_async"],
     }
 
 
@@ -122,7 +123,7 @@ def _env() -> dict[str, str]:
 
 
 def _run_once(impl: str, job: Job) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "xpnet.bench", "--child", impl, "--job", json.dumps(asdict(job))]
+    cmd = [sys.executable, str(BENCHMARKS / "bench.py"), "--child", impl, "--job", json.dumps(asdict(job))]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env())
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(_MARK)]
     if proc.returncode != 0 or not lines:
@@ -169,7 +170,7 @@ def time_cli(job: Job, floor: dict[str, float]) -> dict[str, Any]:
 
 # --- command line -------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="xpnet bench", description="Time the book's MNIST training: xpnet against reference "
+    p = argparse.ArgumentParser(prog="benchmarks/bench.py", description="Time the book's MNIST training: xpnet against reference "
                                 "implementations (the book's NumPy code, eager PyTorch), in one run.")
     p.add_argument("--backend", default="numpy", help="xpnet's array backend (default numpy)")
     p.add_argument("--device", default=None, help="xpnet's device, e.g. cuda:0 (PyTorch then runs on CUDA too)")
@@ -257,7 +258,7 @@ def run_bench(job: Job, impls: list[str], repeats: int, *, floor_time: float = 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``xpnet bench`` with command-line arguments ``argv``; returns the exit code."""
+    """Run the benchmark with command-line arguments ``argv``; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.child:
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rep = run_bench(job, impls, repeats, floor_time=0.05 if args.short else 0.2)
     except RuntimeError as exc:
-        print(f"xpnet bench: {exc}", file=sys.stderr)
+        print(f"benchmarks/bench.py: {exc}", file=sys.stderr)
         return 1
     rep["notes"] += notes
     print_report(rep)

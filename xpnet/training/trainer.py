@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from ._batches import BatchDraws
-from ._evaluations import Evaluations, Result
-from ._steps import make_step
-from ._threads import thread_limit
-from ._trainset import DeviceSet, host_images, host_labels
-from .errors import TrainingDiverged
+from .._array.checks import host_images, host_labels, trusted
+from ..errors import TrainingDiverged
+from ..optim import SGD
+from .batches import BatchDraws
+from .data import Batches, DeviceSet
+from .evaluations import Evaluations, Result
 from .history import EvalRecord, History
-from .optim import SGD
+from .step import TrainStep
+from .threads import thread_limit
 
 __all__ = ["EvalRecord", "History", "Trainer", "train"]
 
@@ -70,10 +71,6 @@ class Trainer:
     train_threads, eval_threads : int or None
         Native thread limits for training steps (None: no limit) and for evaluation (None:
         every core). One thread suits the small training matmuls; evaluation gains from more.
-    fast_path : bool
-        Allow the NumPy fast path for the step (see ``xpnet/_fused.py``): taken for a
-        TwoLayerNet on NumPy with plain SGD and backprop; it computes the same step as the
-        portable one, with preallocated buffers. False always takes the portable step.
     eval_async : bool, optional
         Measure each evaluation point on a background thread, from a snapshot of the
         parameters, while training goes on (NumPy only; not with ``patience``, whose
@@ -98,7 +95,6 @@ class Trainer:
         eval_batch_size: int = 10_000,
         train_threads: int | None = 1,
         eval_threads: int | None = None,
-        fast_path: bool = True,
         eval_async: bool | None = None,
     ) -> None:
         self.network = network
@@ -110,7 +106,6 @@ class Trainer:
         self.batch_size, self.gradient, self.eval_batch_size = batch_size, gradient, eval_batch_size
         self.val_split, self.patience = float(val_split), patience
         self.train_threads, self.eval_threads = train_threads, eval_threads
-        self.fast_path = bool(fast_path)
         self.eval_async = self._check_eval_async(eval_async)
         k, width = network.output_size, network.input_size
         x_tr = host_images(train_data[0], width, "training images")
@@ -157,14 +152,12 @@ class Trainer:
             raise ValueError("train: eval_batch_size and eval_every must be positive")
 
     def _check_eval_async(self, eval_async: bool | None) -> bool:
-        from .nets import TwoLayerNet
-
-        possible = self.backend.name == "numpy" and type(self.network) is TwoLayerNet and self.patience is None
+        possible = self.backend.name == "numpy" and hasattr(self.network, "with_params") and self.patience is None
         if eval_async is None:
             return possible and (os.cpu_count() or 1) >= 2
         if eval_async and not possible:
             raise ValueError(
-                "train: eval_async needs a TwoLayerNet on the numpy backend and no patience (early stopping "
+                "train: eval_async needs a network with with_params() (a TwoLayerNet) on the numpy backend and no patience (early stopping "
                 f"decides at each evaluation); got {type(self.network).__name__} on {self.backend.name}, patience {self.patience}"
             )
         return bool(eval_async)
@@ -211,27 +204,8 @@ class Trainer:
         self._stop = True
 
     # --- the loop --------------------------------------------------------------------
-    def _batch(self, idx: np.ndarray) -> tuple[Array, Array]:
-        xp, s = self.backend.xp, self.train_set
-        idx_d = xp.asarray(idx, device=self.backend.device)
-        if s.pixels is None:
-            xb = xp.take(s.x, idx_d, axis=0)
-        else:
-            xb = xp.astype(xp.take(s.pixels, idx_d, axis=0), self.network.dtype) * (1.0 / 255.0)
-        return xb, xp.take(s.t, idx_d, axis=0)
-
-    def _step(self, xb: Array, tb: Array) -> Array:
-        net = self.network
-        if self.gradient == "backprop":
-            loss, grads = net.loss_and_gradient(xb, tb, validate=False)
-        else:
-            grads = net.numerical_gradient(xb, tb)
-            loss = net.loss(xb, tb, validate=False)
-        self.optimizer.update(net.params, grads)
-        return loss
-
     def _flush(self, step: Any) -> None:
-        """Read the pending losses back (one transfer), check them, then publish the parameters."""
+        """Read the pending losses back (one transfer) and check them."""
         if not step.pending:
             return
         values = step.losses().tolist()
@@ -246,7 +220,6 @@ class Trainer:
                 f"training diverged: the loss became {values[bad[0]]} at iteration {it} "
                 f"(learning rate {self._config()['lr']}); try a smaller learning rate, e.g. --lr 0.1"
             )
-        step.publish()
 
     def run(
         self,
@@ -277,8 +250,8 @@ class Trainer:
         self.history.config["iters"] = iters
         self._stop = False
         self.history.stop_reason = "running"
-        step = make_step(self, FLUSH_EVERY, self.fast_path)
-        self.history.config["step"] = type(step).__name__
+        batches = Batches.for_run(self.train_set, self.network.output_size, self.batch_size, self.backend.name)
+        step = TrainStep(self.network, self.optimizer, batches, self.gradient)
         self.history.config["eval_async"] = self.eval_async
         evals = Evaluations(self._measure, self.eval_async)
         started = time.perf_counter()
@@ -319,7 +292,6 @@ class Trainer:
                 stop = self._deliver(evals.ready(), on_eval)
             if stop:
                 break
-            step.adopt_if_replaced()  # a callback may have replaced the parameters
             self._last_good = dict(self.network.params)
             tic = time.perf_counter()
         if step.pending:  # stopped between two flushes
@@ -347,7 +319,7 @@ class Trainer:
     def _measure(self, params: dict[str, Array], background: bool) -> Result:
         """Accuracies of the network with ``params``; in the background on a snapshot, leaving thread limits alone."""
         tic = time.perf_counter()
-        net = self.network._with_params(params) if background else self.network
+        net = self.network.with_params(params) if background else self.network
         with thread_limit(None if background else (self.eval_threads or os.cpu_count())):
             train_acc = self.accuracy(self.train_set, net)
             test_acc = self.accuracy(self.test, net) if self.test else None
@@ -381,13 +353,12 @@ class Trainer:
 
     def accuracy(self, data: DeviceSet, network: Any = None) -> float:
         """Accuracy of ``network`` (default: the trained one) on a device-resident set, in chunks (one host read)."""
-        xp, net = self.backend.xp, network if network is not None else self.network
-        forward = getattr(net, "_scores", net.predict)  # unchecked: the set was checked once, at construction
+        net = network if network is not None else self.network
         total = None
-        for lo, hi, x in data.chunks(self.eval_batch_size):
-            pred = xp.argmax(forward(x), axis=1)
-            hits = xp.count_nonzero(pred == data.t[lo:hi])
-            total = hits if total is None else total + hits
+        with trusted():  # the set was checked once, at construction
+            for lo, hi, x in data.chunks(self.eval_batch_size):
+                hits, _ = net.count_correct(x, data.t[lo:hi])
+                total = hits if total is None else total + hits
         return int(total) / data.n
 
 

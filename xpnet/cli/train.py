@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .cli import UsageError, backend_from_args
-from .errors import TrainingDiverged
-from .history import EvalRecord, History
+from ..errors import TrainingDiverged
+from ..training.history import EvalRecord, History
+from .common import UsageError, backend_from_args
 
 EXIT_DIVERGED = 1
 EXIT_INTERRUPTED = 130
@@ -32,7 +32,7 @@ def _check_output_paths(args: argparse.Namespace) -> None:
         if value is not None and not Path(value).resolve().parent.is_dir():
             raise UsageError(f"--{option} {value}: directory {Path(value).resolve().parent} does not exist")
     if args.plot is not None:
-        from .plot import matplotlib_available
+        from ..io.plot import matplotlib_available
 
         if not matplotlib_available():
             raise UsageError("--plot needs matplotlib, which is not installed: pip install 'xpnet[plot]'")
@@ -99,10 +99,10 @@ class _Reporter:
 
 def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     """Network, trainer and settings for this invocation (fresh or resumed)."""
-    from .checkpoint import load_checkpoint
-    from .datasets import load_mnist_uint8
-    from .nets import TwoLayerNet
-    from .train import Trainer
+    from ..datasets import load_mnist_uint8
+    from ..io.checkpoint import load_checkpoint
+    from ..nets import TwoLayerNet
+    from ..training import Trainer
 
     be = backend_from_args(args, args.dtype)
     ckpt = None
@@ -138,15 +138,16 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
 
 
 def _write_outputs(args: argparse.Namespace, trainer: Any, history: History, *, save: bool) -> list[str]:
-    from .checkpoint import save as save_checkpoint
-    from .plot import plot_history
+    from ..io.atomic import atomic_write_bytes
+    from ..io.checkpoint import save as save_checkpoint
+    from ..io.plot import plot_history
 
     written = []
     if save and args.save:
         save_checkpoint(trainer.network, args.save, history=history, trainer_state=trainer.state())
         written.append(f"checkpoint {args.save}")
     if args.history:
-        history.save_json(args.history)
+        atomic_write_bytes(args.history, history.to_json().encode())
         written.append(f"history {args.history}")
     if args.plot and history.iterations:
         plot_history(history, args.plot, title=f"TwoLayerNet on MNIST ({trainer.backend}, {trainer.dtype_name})")

@@ -1,4 +1,4 @@
-"""The ``xpnet`` command: ``train``, ``gradcheck``, ``info`` and ``bench``.
+"""The ``xpnet`` command: ``train``, ``gradcheck`` and ``info``.
 
 User mistakes (unknown backend, unreadable data, bad numbers) print one line and exit 2.
 """
@@ -11,45 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import __version__
+from .._version import __version__
+from .common import EXIT_USAGE, UsageError, OneLineParser, backend_from_args, fraction, non_negative_int, positive_float, positive_int
 
 __all__ = ["build_parser", "main"]
-
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A mistake in the command line or its inputs: reported in one line, exit status 2."""
-
-
-def _number_type(convert: type, ok: Callable[[float], bool], expected: str) -> Callable[[str], Any]:
-    """An argparse type: ``convert(text)``, refused with 'expected ...' unless ``ok(value)``."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not ok(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
-
-    parse.__name__ = expected  # argparse names the type in some messages
-    return parse
-
-
-positive_int = _number_type(int, lambda v: v >= 1, "a positive integer")
-non_negative_int = _number_type(int, lambda v: v >= 0, "a non-negative integer")
-positive_float = _number_type(float, lambda v: 0 < v < float("inf"), "a positive finite number")
-fraction = _number_type(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (and exit status 2), not the whole usage text."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
 
 def _add_backend_options(p: argparse.ArgumentParser, dtype_default: str | None, shown: str) -> None:
     p.add_argument("--backend", default="numpy", help="array backend: numpy, array_api_strict, torch, jax or cupy (default: numpy)")
@@ -59,7 +24,7 @@ def _add_backend_options(p: argparse.ArgumentParser, dtype_default: str | None, 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``xpnet`` command."""
-    parser = _Parser(prog="xpnet", description="Deep Learning from Scratch (chapters 4-5) on any array-API backend.")
+    parser = OneLineParser(prog="xpnet", description="Deep Learning from Scratch (chapters 4-5) on any array-API backend.")
     parser.add_argument("--version", action="version", version=f"xpnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -102,12 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="version and the array backends usable on this machine")
     i.set_defaults(func=_cmd_info)
 
-    sub.add_parser("bench", help="benchmark the book's training job against reference implementations (xpnet bench --help)")
     return parser
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .backends import available
+    from ..backends import available
 
     import numpy as np
 
@@ -121,27 +85,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def backend_from_args(args: argparse.Namespace, dtype: str | None = None):  # noqa: ANN201 - returns xpnet.Backend
-    """The backend and device named on the command line (bad names become a UsageError).
-
-    float64 on JAX switches on JAX's 64-bit mode for this process, as the command owns it.
-    """
-    from .backends import get_backend
-
-    if args.backend == "jax" and dtype == "float64":
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-    try:
-        return get_backend(args.backend, args.device)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-
-
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
-    from .datasets import load_mnist
-    from .gradcheck import gradient_check
-    from .nets import TwoLayerNet
+    from ..datasets import load_mnist
+    from ..gradcheck import gradient_check
+    from ..nets import TwoLayerNet
 
     be = backend_from_args(args, "float64")
     (x_train, t_train), _ = load_mnist(data_dir=args.data_dir)
@@ -162,20 +109,16 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from ._cli_train import run_train
+    from .train import run_train
 
     return run_train(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xpnet`` console script; returns the exit status."""
-    from .errors import BackendError, CheckpointError, DataFileError
+    from ..errors import BackendError, CheckpointError, DataFileError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"]:  # the benchmark parses its own options (xpnet bench --help)
-        from . import bench
-
-        return bench.main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

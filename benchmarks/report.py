@@ -1,10 +1,10 @@
-"""The printed reports of ``xpnet bench``: the timing run's tables and summary lines, and ``--numgrad``'s."""
+"""The printed reports of ``benchmarks/bench.py``: the timing run's tables and summary lines, and ``--numgrad``'s."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._bench_job import D, Job, K, flops, xpnet_threads
+from job import D, Job, K, flops, xpnet_threads
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -23,9 +23,9 @@ def _si(value: float, unit: str) -> str:
 
 
 def print_report(rep: dict[str, Any]) -> None:
-    """Print the report of :func:`xpnet.bench.run_bench` (a JSON-able dict)."""
+    """Print the report of ``bench.run_bench`` (a JSON-able dict)."""
     job, res, f, fl = Job(**rep["job"]), rep["results"], rep["flops"], rep["floor"]
-    print(f"xpnet bench: TwoLayerNet({D}, {job.hidden}, {K}) ReLU, SGD lr {job.lr}, batch {job.batch_size}, {job.iters:,} steps, "
+    print(f"benchmark: TwoLayerNet({D}, {job.hidden}, {K}) ReLU, SGD lr {job.lr}, batch {job.batch_size}, {job.iters:,} steps, "
           f"{job.evals} evaluations of {job.n_train:,} + {job.n_test:,} images")
     m = rep["machine"]
     tt, te = xpnet_threads()

@@ -1,4 +1,4 @@
-"""The job ``xpnet bench`` times: its sizes and schedule, its matmul FLOPs and their NumPy floor."""
+"""The job ``benchmarks/bench.py`` times: its sizes and schedule, its matmul FLOPs and their NumPy floor."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._threads import thread_limit
+from xpnet.training.threads import thread_limit
 
 D, K = 784, 10  # MNIST input and output widths
 EVAL_CHUNK = 10_000  # xpnet's default eval_batch_size
@@ -63,7 +63,7 @@ def flops(job: Job, impl: str = "xpnet") -> dict[str, float]:
 
 def xpnet_threads() -> tuple[int | None, int | None]:
     """Native threads xpnet's Trainer uses by default for training steps and for evaluation."""
-    from .train import Trainer
+    from xpnet.training import Trainer
 
     params = inspect.signature(Trainer).parameters
     return params["train_threads"].default, params["eval_threads"].default or os.cpu_count()

@@ -1,4 +1,4 @@
-"""``xpnet bench --numgrad``: batched and loop numerical gradients of TwoLayerNet timed against backprop."""
+"""``benchmarks/bench.py --numgrad``: batched and loop numerical gradients of TwoLayerNet timed against backprop."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._bench_job import D, K, best_time
+from job import D, K, best_time
 
 
 def _max_abs_diff(a: Any, b: Any) -> float:
@@ -17,24 +17,29 @@ def _max_abs_diff(a: Any, b: Any) -> float:
 
 def _loop_elements(net: Any, x: Any, onehot: Any, key: str, indices: list[int], h: float = 1e-4) -> np.ndarray:
     """The loop method's central differences for some elements of ``params[key]``."""
-    from ._numgrad import scores_with, stacked_loss
-    from .gradient import central_differences
+    from xpnet._array.checks import trusted
+    from xpnet._numgrad import mean_losses
+    from xpnet.gradient import central_differences
+
+    work = net.with_params(dict(net.params))
 
     def f(value: Any) -> Any:
-        return stacked_loss(scores_with(net, x, {key: value}), onehot)
+        work.params[key] = value
+        return mean_losses(work.predict(x), onehot)
 
-    return np.asarray([float(v) for v in central_differences(f, net.params[key], indices, h)])
+    with trusted():
+        return np.asarray([float(v) for v in central_differences(f, net.params[key], indices, h)])
 
 
 def numgrad_bench(backend: str, device: str | None, *, w1_elements: int, full: bool) -> dict[str, Any]:
     """Time TwoLayerNet(784, 50, 10).numerical_gradient on 3 images, batched vs loop, next to backprop."""
-    from . import _compat
-    from .datasets.mnist import load_mnist_uint8
-    from .nets import TwoLayerNet
+    from xpnet._array.registry import to_numpy
+    from xpnet.datasets.mnist import load_mnist_uint8
+    from xpnet.nets import TwoLayerNet
 
     (x, t), _ = load_mnist_uint8()
     net = TwoLayerNet(D, 50, K, backend=backend, device=device, dtype="float64", seed=0)
-    be, xp, host = net.backend, net.backend.xp, _compat.to_numpy
+    be, xp, host = net.backend, net.backend.xp, to_numpy
     xb, tb = be.asarray(x[:3] / 255.0, dtype="float64"), be.asarray(t[:3])
     onehot = xp.astype(tb[:, None] == xp.arange(K, device=be.device), xp.float64)
     t_bp = best_time(lambda: host(net.loss_and_gradient(xb, tb)[1]["W1"]), 0.2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .history import History
+from ..training.history import History
 
 __all__ = ["matplotlib_available", "plot_history"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .backends import Backend
+from .registry import Backend
 
 __all__ = ["batch_indices", "default_rng", "normal"]
 

@@ -1,0 +1,138 @@
+"""The one place xpnet touches array-api-compat: namespaces and devices of arrays of any library."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+__all__ = [
+    "NUMPY",
+    "compat_module",
+    "device",
+    "is_array",
+    "is_writeable",
+    "library",
+    "namespace",
+    "namespace_of",
+    "size",
+    "to_device",
+]
+
+Array = Any
+
+
+def _fast_numpy() -> Any:
+    """NumPy itself where it implements the standard (2.1+, fewer wrapper layers), else the compat wrapper."""
+    major, minor = (int(p) for p in np.__version__.split(".")[:2])
+    return np if (major, minor) >= (2, 1) else importlib.import_module("array_api_compat.numpy")
+
+
+#: The namespace xpnet uses for NumPy arrays.
+NUMPY = _fast_numpy()
+_NUMPY_COMPAT = importlib.import_module("array_api_compat.numpy")
+#: Namespace of each array type seen so far (a type never changes library).
+_BY_TYPE: dict[type, Any] = {np.ndarray: NUMPY, np.generic: NUMPY}
+
+
+def is_array(x: object) -> bool:
+    """True for an array of any array-API library (Python scalars are not arrays)."""
+    return type(x) is np.ndarray or array_api_compat.is_array_api_obj(x)
+
+
+def library(x: Array) -> str:
+    """Top-level module of the library that owns ``x`` (``"numpy"``, ``"torch"``, ``"jax"``, ...)."""
+    root = type(x).__module__.split(".")[0]
+    return {"jaxlib": "jax"}.get(root, root)
+
+
+def namespace_of(x: Array) -> Any:
+    """Namespace of one array, without comparing devices (the step's unchecked path: cached by type)."""
+    xp = _BY_TYPE.get(type(x))
+    if xp is None:
+        xp = array_api_compat.array_namespace(x)
+        xp = NUMPY if xp is _NUMPY_COMPAT else xp
+        _BY_TYPE[type(x)] = xp
+    return xp
+
+
+def namespace(*arrays: Array | None, where: str | None = None) -> Any:
+    """Array namespace shared by ``arrays`` (scalars and ``None`` are ignored).
+
+    Raises
+    ------
+    TypeError
+        If no argument is an array, or if the arrays come from two libraries.
+    ValueError
+        If the arrays live on two different devices.
+    """
+    if arrays and all(type(a) is np.ndarray or isinstance(a, np.generic) for a in arrays):
+        return NUMPY  # nothing to compare: NumPy has one device
+    present = [a for a in arrays if a is not None and is_array(a)]
+    prefix = f"{where}: " if where else ""
+    if not present:
+        kinds = ", ".join(type(a).__name__ for a in arrays) or "nothing"
+        raise TypeError(f"{prefix}expected at least one array, got {kinds}")
+    try:
+        xp = array_api_compat.array_namespace(*present)
+    except TypeError as exc:
+        names = sorted({library(a) for a in present})
+        raise TypeError(
+            f"{prefix}arrays from different backends cannot be mixed: got {' and '.join(names)}; "
+            "move them to one backend first (e.g. xpnet.get_backend(name).asarray(x))"
+        ) from exc
+    if len(present) > 1:
+        first = array_api_compat.device(present[0])
+        for other in present[1:]:
+            dev = array_api_compat.device(other)
+            if dev != first:
+                raise ValueError(
+                    f"{prefix}arrays on different devices cannot be combined: {first!r} and {dev!r}; "
+                    "move them to one device first"
+                )
+    return NUMPY if xp is _NUMPY_COMPAT else xp
+
+
+def compat_module(name: str) -> Any:
+    """array-api-compat's wrapped namespace of library ``name`` (``"torch"``, ``"cupy"``)."""
+    return importlib.import_module(f"array_api_compat.{name}")
+
+
+def device(x: Array) -> Any:
+    """Device that array ``x`` lives on."""
+    return array_api_compat.device(x)
+
+
+def size(x: Array) -> int:
+    """Number of elements of ``x`` as a Python int."""
+    n = array_api_compat.size(x)
+    return int(n) if n is not None else 0
+
+
+def to_device(x: Array, dev: Any) -> Array:
+    """Copy or move ``x`` to device ``dev`` (no-op when it is already there)."""
+    return array_api_compat.to_device(x, dev)
+
+
+def is_writeable(x: Array) -> bool:
+    """Whether ``x`` can be written in place (False for JAX arrays and read-only NumPy arrays)."""
+    return bool(array_api_compat.is_writeable_array(x))
+
+
+# Library tests, for the backend registry's rows.
+is_numpy_array = array_api_compat.is_numpy_array
+is_cupy_array = array_api_compat.is_cupy_array
+is_torch_array = array_api_compat.is_torch_array
+is_jax_array = array_api_compat.is_jax_array
+is_numpy_namespace = array_api_compat.is_numpy_namespace
+is_cupy_namespace = array_api_compat.is_cupy_namespace
+is_torch_namespace = array_api_compat.is_torch_namespace
+is_jax_namespace = array_api_compat.is_jax_namespace
+is_strict_namespace = array_api_compat.is_array_api_strict_namespace
+
+
+def is_strict_array(x: Array) -> bool:
+    """True for an array_api_strict array."""
+    return type(x).__module__.startswith("array_api_strict")

@@ -1,0 +1,1 @@
+"""Files: checkpoints (``.npz``, no pickle), training histories (JSON) and plots (matplotlib, optional)."""

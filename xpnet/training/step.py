@@ -1,0 +1,74 @@
+"""The training step: the network's layers forward and backward, then the optimizer's update.
+
+Every backend trains through this one step. The trainer checked its data and settings once,
+at its constructor, so the step runs inside :func:`xpnet._array.checks.trusted`: the
+layers, the network and ``Params`` skip their per-call checks there. Losses stay on the
+device until :meth:`TrainStep.losses` reads all pending ones back at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._array.checks import trusted
+from .._array.registry import to_numpy
+from .data import Batches
+
+__all__ = ["TrainStep"]
+
+Array = Any
+
+
+class TrainStep:
+    """One training step per call, on a batch given as host row indices.
+
+    Parameters
+    ----------
+    network : TwoLayerNet
+        Trained in place: the optimizer replaces its ``params`` entries.
+    optimizer : SGD or any object with ``update(params, grads)``
+    batches : Batches
+        Where each step's images and one-hot targets come from.
+    gradient : {"backprop", "numerical"}
+        Backprop (``loss_and_gradient``), or central differences (tiny networks only).
+    """
+
+    def __init__(self, network: Any, optimizer: Any, batches: Batches, gradient: str = "backprop") -> None:
+        self.network, self.optimizer, self.batches, self.gradient = network, optimizer, batches, gradient
+        self._pending: list[Array] = []
+
+    def apply(self, x: Array, t: Array) -> Array:
+        """Train on one batch: ``x`` (B, D) and one-hot ``t`` (B, K) in the network's dtype; returns the 0-d loss."""
+        net = self.network
+        with trusted():  # the trainer checked its data once
+            if self.gradient == "backprop":
+                loss, grads = net.loss_and_gradient(x, t, validate=False)
+            else:
+                grads = net.numerical_gradient(x, t)
+                loss = net.loss(x, t, validate=False)
+            self.optimizer.update(net.params, grads)
+        return loss
+
+    def __call__(self, block: np.ndarray, pos: int, upcoming: np.ndarray | None = None) -> None:
+        """One step on the rows ``block[pos]`` (host int64, shape (batch_size,)); ``upcoming`` is the next block."""
+        self._pending.append(self.apply(*self.batches.batch(block, pos, upcoming)))
+
+    @property
+    def pending(self) -> int:
+        """Steps whose losses have not been read yet."""
+        return len(self._pending)
+
+    def losses(self) -> np.ndarray:
+        """The pending losses as float64 host values (one device-to-host transfer); clears them."""
+        if not self._pending:
+            return np.zeros(0)
+        xp = self.network.backend.xp
+        values = np.asarray(to_numpy(xp.stack(self._pending)), dtype=np.float64)
+        self._pending.clear()
+        return values
+
+    def close(self) -> None:
+        """Stop the batch gathering."""
+        self.batches.close()
