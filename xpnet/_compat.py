@@ -13,6 +13,7 @@ __all__ = [
     "compat_namespace",
     "device",
     "is_array",
+    "is_writeable",
     "namespace",
     "namespace_name",
     "size",
@@ -26,6 +27,19 @@ Array = Any
 def is_array(x: object) -> bool:
     """True for an array of any array-API library (Python scalars are not arrays)."""
     return type(x) is np.ndarray or array_api_compat.is_array_api_obj(x)
+
+
+def is_writeable(x: Array) -> bool:
+    """True when ``x[idx] = v`` may write into ``x`` in place.
+
+    False for JAX arrays (immutable), read-only NumPy arrays, and tensors that require grad.
+    A library may still refuse the write (array_api_strict over read-only memory): try it.
+    """
+    if isinstance(x, np.ndarray):
+        return bool(x.flags.writeable)
+    if array_api_compat.is_torch_array(x) and x.requires_grad:
+        return False
+    return bool(array_api_compat.is_writeable_array(x))
 
 
 def backend_name(x: Array) -> str:
