@@ -116,7 +116,7 @@ def _in_place_differences(f: Callable[[Any], Any], x: Array, h: float) -> list[A
     """
     xp, dev = _compat.namespace(x), _compat.device(x)
     step = xp.asarray(h, dtype=x.dtype, device=dev)
-    grads = []
+    grads: list[Array] = []
     for idx in itertools.product(*(range(int(s)) for s in x.shape)):
         orig = xp.asarray(x[idx], copy=True)  # a copy: on PyTorch and CuPy x[idx] is a view
         try:
@@ -185,8 +185,8 @@ def _require_reads_argument(f: Callable[[Any], Any], x: Array) -> None:
     returns another value there, and keeps its zero gradient.
     """
     try:
-        value = float(f(x))
-        ignores = math.isfinite(value) and float(f(_Placeholder())) == value
+        value = _to_float(f(x))
+        ignores = math.isfinite(value) and _to_float(f(_Placeholder())) == value
     except Exception:  # noqa: BLE001 - any failure on the placeholder means f used its argument
         ignores = False
     if not ignores:
@@ -199,6 +199,11 @@ def _require_reads_argument(f: Callable[[Any], Any], x: Array) -> None:
         "lambda W: net.loss(x, t); or keep the array on a backend with mutable arrays (e.g. NumPy), where "
         "numerical_gradient perturbs it in place as the book does"
     )
+
+
+def _to_float(value: Any) -> float:
+    """``value`` (a 0-d array of any backend, or a number) as a Python float, read through a host copy."""
+    return float(_compat.to_numpy(value)) if _compat.is_array(value) else float(value)
 
 
 def _why_read_only(x: Array) -> str:
