@@ -117,7 +117,15 @@ def to_device(x: Array, dev: Any) -> Array:
 
 
 def is_writeable(x: Array) -> bool:
-    """Whether ``x`` can be written in place (False for JAX arrays and read-only NumPy arrays)."""
+    """True when ``x[idx] = v`` may write into ``x`` in place.
+
+    False for JAX arrays (immutable), read-only NumPy arrays, and tensors that require grad.
+    A library may still refuse the write (array_api_strict over read-only memory): try it.
+    """
+    if isinstance(x, np.ndarray):
+        return bool(x.flags.writeable)
+    if array_api_compat.is_torch_array(x) and x.requires_grad:
+        return False
     return bool(array_api_compat.is_writeable_array(x))
 
 
