@@ -51,11 +51,12 @@ def backend_from_args(args: argparse.Namespace, dtype: str | None = None) -> Bac
 
     float64 on JAX switches on JAX's 64-bit mode for this process, as the command owns it.
     """
-    if args.backend == "jax" and dtype == "float64":
+    name = args.backend or "numpy"
+    if name == "jax" and dtype == "float64":
         import jax
 
         jax.config.update("jax_enable_x64", True)
     try:
-        return get_backend(args.backend, args.device)
+        return get_backend(name, args.device)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc

@@ -17,8 +17,10 @@ from .common import EXIT_USAGE, UsageError, OneLineParser, backend_from_args, fr
 __all__ = ["build_parser", "main"]
 
 def _add_backend_options(p: argparse.ArgumentParser, dtype_default: str | None, shown: str) -> None:
-    p.add_argument("--backend", default="numpy", help="array backend: numpy, array_api_strict, torch, jax or cupy (default: numpy)")
-    p.add_argument("--device", default=None, help="device on the backend, e.g. cpu, cuda:0, device1 (default: the backend's default)")
+    p.add_argument("--backend", default=None, help="array backend: numpy, array_api_strict, torch, jax or cupy (default: numpy, "
+                   "or the checkpoint's with --resume)")
+    p.add_argument("--device", default=None, help="device on the backend, e.g. cpu, cuda:0, mps, device1 (default: the backend's "
+                   "default, or the checkpoint's with --resume)")
     p.add_argument("--dtype", default=dtype_default, choices=["float32", "float64"], help=f"floating dtype (default: {shown})")
 
 
@@ -80,8 +82,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         state = "usable" if info.usable else ("installed, not usable" if info.installed else "not installed")
         devices = ", ".join(info.devices) if info.devices else "-"
         print(f"  {info.name:<17} {state:<22} devices: {devices}")
-        if not info.usable:
-            print(f"  {'':<17} {info.reason}")
+        for line in ((info.reason,) if not info.usable else ()) + info.notes:
+            print(f"  {'':<17} {line}")
     return 0
 
 

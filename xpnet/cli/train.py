@@ -104,14 +104,19 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     from ..nets import TwoLayerNet
     from ..training import Trainer
 
-    be = backend_from_args(args, args.dtype)
     ckpt = None
     saved = None
-    if args.resume is not None:
-        ckpt = load_checkpoint(args.resume, backend=be.name, device=args.device)
+    if args.resume is not None:  # onto the checkpoint's backend and device unless --backend/--device say otherwise
+        try:
+            ckpt = load_checkpoint(args.resume, backend=args.backend, device=args.device)
+        except ValueError as exc:  # an unknown backend or device name
+            raise UsageError(str(exc)) from exc
+        be = ckpt.network.backend
         if not ckpt.trainer_state or not ckpt.history:
             raise UsageError(f"--resume {args.resume}: the checkpoint holds no training state (it was not written by xpnet train)")
         saved = {**ckpt.history.config, "network": ckpt.network.config}
+    else:
+        be = backend_from_args(args, args.dtype)
     s = _settings(args, saved)
     (x_train, t_train), (x_test, t_test) = load_mnist_uint8(data_dir=args.data_dir)
     width = int(x_train.shape[1])

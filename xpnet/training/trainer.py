@@ -166,7 +166,7 @@ class Trainer:
         return {
             "network": self.network.config,
             "backend": self.backend.name,
-            "device": str(self.backend.device),
+            "device": self.backend.device_name,
             "batch_size": self.batch_size,
             "lr": getattr(self.optimizer, "lr", None),
             "seed": self.seed,
