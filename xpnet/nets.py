@@ -248,7 +248,8 @@ class TwoLayerNet:
         xp = checks.batch_input(x, self.input_size, where, like=self._params["W1"])
         t = checks.class_labels(xp, x, t, self.output_size, where)
         n = int(x.shape[0])
-        total = finite = None
+        total: Array = None
+        finite: Array = None
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)  # array_api_strict rejects out-of-bounds slice stops
             hits, ok = self.count_correct(x[start:stop, ...], t[start:stop])

@@ -196,12 +196,11 @@ class Backend:
         host = isinstance(x, np.ndarray)
         if host and copy and _BY_NAME[self.name].shares_host_memory:
             x = np.array(x, copy=True)  # their asarray may share NumPy memory even with copy=True
-        if host and self.name == "cupy":
-            copy = None  # host -> GPU always copies; CuPy rejects copy=True from a NumPy array
+        copy_arg: bool | None = None if host and self.name == "cupy" else copy  # host -> GPU always copies; CuPy rejects copy=True
         dt = None if dtype is None else self.dtype(dtype)
         if compat.is_array(x) and compat.device(x) != self.device:
             return compat.to_device(self.xp.asarray(x, dtype=dt), self.device)
-        return self.xp.asarray(x, dtype=dt, device=self.device, copy=copy)
+        return self.xp.asarray(x, dtype=dt, device=self.device, copy=copy_arg)
 
     def to_numpy(self, x: Any) -> np.ndarray:
         """Host NumPy copy of ``x``."""
@@ -273,9 +272,10 @@ def get_backend(backend: str | Any | Backend = "numpy", device: Any = None) -> B
     if isinstance(backend, str):
         name = _canonical(backend)
     elif isinstance(backend, types.ModuleType):
-        name = namespace_name(backend)
-        if name is None:
+        found = namespace_name(backend)
+        if found is None:
             raise ValueError(f"unknown array namespace {backend!r}; pass one of {', '.join(BACKEND_NAMES)}")
+        name = found
     else:
         raise TypeError(
             f"backend must be a name ({', '.join(BACKEND_NAMES)}), an array namespace module "

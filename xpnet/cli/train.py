@@ -137,7 +137,7 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
                           eval_threads=args.eval_threads)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    if ckpt is not None:
+    if ckpt is not None and ckpt.trainer_state is not None:
         trainer.load_state(ckpt.trainer_state)
     return net, trainer, s
 

@@ -68,7 +68,7 @@ def save(network: Any, path: str | os.PathLike, *, history: History | None = Non
     }
     arrays = {f"param/{k}": to_numpy(v) for k, v in network.params.items()}
     buf = io.BytesIO()
-    np.savez(buf, meta=np.asarray(json.dumps(meta)), **arrays)
+    np.savez(buf, meta=np.asarray(json.dumps(meta)), **arrays)  # type: ignore[arg-type]  # names, not allow_pickle
     try:
         atomic_write_bytes(path, buf.getvalue())
     except OSError as exc:

@@ -354,7 +354,7 @@ class Trainer:
     def accuracy(self, data: DeviceSet, network: Any = None) -> float:
         """Accuracy of ``network`` (default: the trained one) on a device-resident set, in chunks (one host read)."""
         net = network if network is not None else self.network
-        total = None
+        total: Array = None
         with trusted():  # the set was checked once, at construction
             for lo, hi, x in data.chunks(self.eval_batch_size):
                 hits, _ = net.count_correct(x, data.t[lo:hi])
