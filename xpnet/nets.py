@@ -11,7 +11,7 @@ from typing import Any
 from ._array import checks, compat
 from ._array.checks import describe, named_errors, require_finite_number, require_positive_int
 from ._array.random import default_rng, normal
-from ._array.registry import Backend, backend_name, dtype_name, get_backend, names_backend, to_numpy
+from ._array.registry import Backend, backend_name, dtype_name, get_backend, move_target, to_numpy
 from ._numgrad import batched_numerical_gradient, loop_numerical_gradient
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from .params import Params
@@ -176,12 +176,8 @@ class TwoLayerNet:
         Like PyTorch's ``Module.to``: ``net.to("cuda:0")``, ``net.to("mps")`` or ``net.to("device1")``
         moves the network to a device of its own backend; ``net.to("torch", "cuda:0")`` to another backend.
         """
-        be = self.backend
-        if device is None and backend is not None and not names_backend(backend):
-            backend, device = None, backend  # a device of this network's backend
-        if backend is not None or device is not None:
-            with named_errors("TwoLayerNet.to"):
-                be = get_backend(backend or self.backend.name, device)
+        with named_errors("TwoLayerNet.to"):
+            be = move_target(self.backend, backend, device)
         cfg = self.config
         dtype = cfg["dtype"] if dtype is None else dtype
         host = {k: to_numpy(v) for k, v in self._params.items()}

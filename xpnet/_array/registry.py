@@ -23,6 +23,7 @@ __all__ = [
     "backend_of",
     "dtype_name",
     "get_backend",
+    "move_target",
     "names_backend",
     "namespace_name",
     "resolve_dtype",
@@ -287,6 +288,22 @@ def get_backend(backend: str | Any | Backend = "numpy", device: Any = None) -> B
     if problem is not None:
         raise BackendError(f"{name} is installed but not usable here: {problem}")
     return Backend(name, xp, row.device(xp, device))
+
+
+def move_target(current: Backend, backend: Any = None, device: Any = None) -> Backend:
+    """Where ``net.to(backend, device)`` goes: like PyTorch's ``Module.to("cuda:0")``, a lone ``backend`` that names
+    no backend is a device of ``current``'s backend."""
+    if backend is None and device is None:
+        return current
+    if device is None and not names_backend(backend):
+        try:
+            return get_backend(current.name, backend)
+        except ValueError as exc:
+            raise ValueError(
+                f"unknown backend or device {backend!r}: not a backend ({', '.join(BACKEND_NAMES)}) "
+                f"nor a device of {current.name} ({exc})"
+            ) from exc
+    return get_backend(backend if backend is not None else current.name, device)
 
 
 def backend_of(x: Any) -> Backend:
