@@ -192,3 +192,47 @@ def test_info_lists_devices_and_why_a_gpu_is_missing(capsys):
     torch_info = {i.name: i for i in xpnet.available()}["torch"]
     for note in torch_info.notes:
         assert note in out
+
+
+def _synopsis() -> dict[str, set[str]]:
+    """The flags the README's synopsis lists, per command (``train``, ``gradcheck``, ``info``, ``bench``)."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- cli-synopsis -->\s*```\n(.*?)```", text, re.S).group(1)
+    commands: dict[str, set[str]] = {}
+    current = None
+    for line in block.splitlines():
+        head = re.match(r"(?:xpnet (\w+|--)|python benchmarks/(bench)\.py)", line)
+        if head:
+            current = "xpnet" if head.group(1) == "--" else head.group(1) or head.group(2)
+            commands.setdefault(current, set())
+        if current is not None:
+            commands[current] |= set(re.findall(r"--[a-z0-9-]+", line))
+    return commands
+
+
+def _flags(parser) -> set[str]:
+    import argparse
+
+    return {opt for a in parser._actions if a.help is not argparse.SUPPRESS and not isinstance(a, argparse._SubParsersAction)
+            for opt in a.option_strings if opt.startswith("--")} - {"--help"}
+
+
+def test_readme_synopsis_lists_every_flag_of_every_command():
+    import argparse
+    import sys as _sys
+
+    from xpnet.cli import build_parser
+
+    listed = _synopsis()
+    assert listed["xpnet"] == _flags(build_parser()), "README synopsis of `xpnet` itself"
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        assert listed.get(name) == _flags(parser), f"README synopsis of `xpnet {name}`"
+    _sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench
+    finally:
+        _sys.path.remove(str(ROOT / "benchmarks"))
+    assert listed["bench"] == _flags(bench._parser()), "README synopsis of benchmarks/bench.py"

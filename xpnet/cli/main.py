@@ -40,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xpnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train TwoLayerNet on MNIST (defaults: the book's chapter-5 run)",
-                       description="Train TwoLayerNet on MNIST with mini-batch SGD. Defaults are the book's run: "
+    t = sub.add_parser("train", help="train TwoLayerNet on MNIST or Fashion-MNIST (defaults: the book's chapter-5 run)",
+                       description="Train TwoLayerNet on MNIST (or Fashion-MNIST, or any MNIST-format set) with mini-batch SGD. "
+                       "Defaults are the book's run: "
                        "784-50-10, ReLU, lr 0.1, batch 100, 10,000 iterations, accuracy once per epoch.")
     _add_backend_options(t, None, "float32, or the checkpoint's with --resume")
     t.add_argument("--iters", type=non_negative_int, default=None, help="total training iterations (default: 10000)")
