@@ -57,6 +57,7 @@ def test_plot_history_returns_the_figure_and_draws_on_given_axes(history, tmp_pa
 
     fig = xpnet.plot_history(history)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert fig._repr_png_()[:4] == b"\x89PNG"  # what a notebook displays, with or without pyplot
     single = Figure()
     ax = single.add_subplot()
     assert xpnet.plot_history(history, ax=ax, path=tmp_path / "one.png") is single

@@ -134,7 +134,8 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
 
 def _check_resumed(args: argparse.Namespace, net: Any, saved: dict[str, Any], width: int, dataset: str) -> None:
     """Refuse data and options that do not fit the resumed network."""
-    if saved.get("dataset") not in (None, dataset):
+    known = ("MNIST", "Fashion-MNIST")  # a directory of IDX files may have moved: only named sets must match
+    if saved.get("dataset") not in (None, dataset) and (saved["dataset"] in known or dataset in known):
         raise UsageError(f"--resume {args.resume}: the run was trained on {saved['dataset']}, this one reads {dataset}")
     if net.input_size != width:
         raise UsageError(f"--resume {args.resume}: the network expects {net.input_size} inputs, the data has {width}")

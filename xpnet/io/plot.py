@@ -9,6 +9,8 @@ global backend; the returned ``Figure`` shows itself in a Jupyter notebook. Pass
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -50,6 +52,7 @@ def _axes(ax: Any) -> tuple[Any, Any, Any, bool]:
             raise ImportError(_MISSING) from exc
         fig = Figure(figsize=(11, 4.2))
         FigureCanvasAgg(fig)
+        setattr(fig, "_repr_png_", functools.partial(_png, fig))  # a notebook shows it as the cell's value, pyplot or not
         ax_loss, ax_acc = fig.subplots(1, 2)
         return fig, ax_loss, ax_acc, False
     if isinstance(ax, Sequence) or hasattr(ax, "flat"):  # a pair from plt.subplots(1, 2)
@@ -60,6 +63,13 @@ def _axes(ax: Any) -> tuple[Any, Any, Any, bool]:
     if not hasattr(ax, "twinx"):
         raise TypeError(f"plot_history: ax must be a matplotlib Axes or a pair of them, got {type(ax).__name__}")
     return ax.figure, ax, ax.twinx(), True
+
+
+def _png(fig: Any) -> bytes:
+    """The figure as PNG bytes (what IPython displays)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
 
 
 def plot_history(
@@ -114,8 +124,10 @@ def _accuracy_curves(history: History, ax: Any, *, twin: bool) -> None:
         ("test acc", history.test_acc, {"marker": "s", "linestyle": "--"}),
         ("val acc", history.val_acc, {"marker": "^", "linestyle": ":"}),
     ]
+    drawn = False
     for i, (label, values, style) in enumerate(curves):
         if values:
+            drawn = True
             x = epochs[: len(values)]
             if twin:  # on the loss panel's iteration axis
                 x = list(history.eval_iters[: len(values)])
@@ -123,7 +135,8 @@ def _accuracy_curves(history: History, ax: Any, *, twin: bool) -> None:
     ax.set(ylabel="accuracy", ylim=(0, 1.0))
     if not twin:
         ax.set(xlabel="epochs", title="accuracy")
-    ax.legend(loc="lower right")
+    if drawn:
+        ax.legend(loc="lower right")
 
 
 def _default_title(history: History) -> str:

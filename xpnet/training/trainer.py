@@ -370,8 +370,8 @@ class Trainer:
                         stop = True
             h.eval_time += seconds
             if on_eval is not None:
-                loss = h.mean_loss(max(0, done - self.eval_every), done)
-                on_eval(EvalRecord(done, h.epoch_of(done), loss, train_acc, test_acc, val_acc))
+                previous = h.eval_iters[-2] if len(h.eval_iters) > 1 else 0  # the loss since the last point
+                on_eval(EvalRecord(done, h.epoch_of(done), h.mean_loss(previous, done), train_acc, test_acc, val_acc))
         return stop
 
     def accuracy(self, data: DeviceSet, network: Any = None) -> float:
