@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# CI: a fresh virtualenv with the optional CPU backends (PyTorch, JAX), then the README's test command, verbatim.
+# CI: a fresh virtualenv with the optional CPU backends (PyTorch, JAX), then
+#   1. the README's test command, verbatim;
+#   2. mypy on the package (the wheel ships py.typed, so its annotations are public);
+#   3. the packaging checks: build the wheel and the sdist, twine check, check-wheel-contents,
+#      ci/check_dist.py, and the sdist's own tests run from the unpacked archive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +24,18 @@ if [ "$status" -eq 5 ]; then
     echo "pytest collected no tests" >&2
     exit 1
 fi
-exit "$status"
+if [ "$status" -ne 0 ]; then
+    exit "$status"
+fi
+
+echo "+ type check and packaging checks"
+.venv/bin/python -m pip install --quiet -e ".[dev]"
+.venv/bin/python -m mypy
+dist=$(mktemp -d)
+trap 'rm -rf "$dist"' EXIT
+.venv/bin/python -m build --outdir "$dist/out" . >"$dist/build.log" 2>&1 || { cat "$dist/build.log"; exit 1; }
+.venv/bin/python -m twine check --strict "$dist"/out/*
+.venv/bin/check-wheel-contents "$dist"/out/*.whl
+.venv/bin/python ci/check_dist.py "$dist/out"
+tar -xzf "$dist"/out/*.tar.gz -C "$dist"
+(cd "$dist"/xpnet-*/ && "$OLDPWD/.venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_public_api.py tests/test_examples.py -k "public or loss_functions")

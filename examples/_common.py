@@ -20,7 +20,7 @@ WIDE = 10**6  # no wrapping: every printed result is one ``label: value`` line
 
 
 def make_parser(doc: str | None, *, dtype: str = "float64", plot: bool = False) -> argparse.ArgumentParser:
-    """A parser with ``--backend``, ``--device``, ``--dtype`` and, when ``plot``, ``--plot PATH``.
+    """A parser with ``--backend``, ``--device``, ``--dtype`` and, when ``plot``, ``--plot PATH`` and ``--show``.
 
     ``doc`` is the script's module docstring; its first line becomes the description.
     """
@@ -31,6 +31,7 @@ def make_parser(doc: str | None, *, dtype: str = "float64", plot: bool = False) 
     parser.add_argument("--dtype", default=dtype, choices=("float32", "float64"), help=f"floating dtype (default {dtype})")
     if plot:
         parser.add_argument("--plot", metavar="PATH", default=None, help="write the book's figure to PATH (PNG)")
+        parser.add_argument("--show", action="store_true", help="open the book's figure in a window, as in the book (needs a display)")
     return parser
 
 
@@ -83,26 +84,34 @@ def show(label: str, value: Any, *, digits: int | None = None, note: str = "") -
     print(f"{line}  # {note}" if note else line)
 
 
-def pyplot() -> Any:
-    """``matplotlib.pyplot`` on the headless Agg backend, or None (after a one-line hint) if matplotlib is missing."""
+def pyplot(show: bool = False) -> Any:
+    """``matplotlib.pyplot`` (on the headless Agg backend unless ``show``), or None (after a one-line hint) if
+    matplotlib is missing."""
     try:
         import matplotlib
     except ImportError:
         print("no plot: matplotlib is not installed (pip install matplotlib)")
         return None
-    matplotlib.use("Agg")
+    if not show:
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
 
 
-def save_figure(fig: Any, path: str) -> None:
-    """Write ``fig`` to ``path`` (PNG), close it and say where it went."""
+def save_figure(fig: Any, path: str | None, show: bool = False) -> None:
+    """Write ``fig`` to ``path`` (PNG) if given and say where it went; with ``show``, open it in a window; then close it."""
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, format="png", dpi=100)
+    if path:
+        fig.savefig(path, format="png", dpi=100)
+        print(f"plot written to {path}")
+    if show:
+        if plt.get_backend().lower() == "agg":
+            print("no window: matplotlib has no interactive backend here (no display?); use --plot PATH")
+        else:
+            plt.show()
     plt.close(fig)
-    print(f"plot written to {path}")
 
 
 def mnist_batch(backend: Backend, dtype: str, n: int, *, seed: int = 0) -> tuple[Any, Any, str]:

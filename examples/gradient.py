@@ -44,14 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     agrees = bool(to_host(xp.all(xp.abs(grads - 2 * points) < tol)))
     show(f"gradient on the {axis.shape[0]}x{axis.shape[0]} grid equals 2x", agrees, note=f"{points.shape[0]} points")
 
-    if args.plot:
-        plot_field(args.plot, points, grads)
+    if args.plot or args.show:
+        plot_field(args.plot, points, grads, window=args.show)
     return 0
 
 
-def plot_field(path: str, points, grads) -> None:
+def plot_field(path: str | None, points, grads, *, window: bool = False) -> None:
     """The book's figure 4-9: a quiver plot of ``-grad f``."""
-    plt = pyplot()
+    plt = pyplot(window)
     if plt is None:
         return
     p, g = to_host(points), to_host(grads)
@@ -62,7 +62,7 @@ def plot_field(path: str, points, grads) -> None:
     ax.set_xlabel("x0")
     ax.set_ylabel("x1")
     ax.grid()
-    save_figure(fig, path)
+    save_figure(fig, path, window)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,11 @@ TOLERANCE = 1e-7
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser(__doc__)
-    parser.add_argument("--batch", type=int, default=3, help="images to check on (book: 3)")
+    parser.add_argument("--batch-size", type=int, default=3, help="images to check on (book: 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     args, be = parse(parser, argv)
     net = xpnet.TwoLayerNet(784, 50, 10, backend=be, dtype=args.dtype, seed=args.seed)
-    x, t, source = mnist_batch(be, args.dtype, args.batch)
+    x, t, source = mnist_batch(be, args.dtype, args.batch_size)
     print(f"batch: {source}")
 
     result = xpnet.gradient_check(net, x, t)

@@ -33,15 +33,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         x, _ = xpnet.gradient_descent(function_2, init_x, lr=lr, step_num=100)
         show(f"gradient_descent {label}, 100 steps", x, note=f"book: {book}")
 
-    if args.plot:
+    if args.plot or args.show:
         _, history = xpnet.gradient_descent(function_2, init_x, lr=0.1, step_num=20)
-        plot_path(args.plot, [to_host(p) for p in history])
+        plot_path(args.plot, [to_host(p) for p in history], window=args.show)
     return 0
 
 
-def plot_path(path: str, history: list) -> None:
+def plot_path(path: str | None, history: list, *, window: bool = False) -> None:
     """The book's figure 4-10: the points visited, on axes through the minimum."""
-    plt = pyplot()
+    plt = pyplot(window)
     if plt is None:
         return
     fig, ax = plt.subplots()
@@ -52,7 +52,7 @@ def plot_path(path: str, history: list) -> None:
     ax.set_ylim(-4.5, 4.5)
     ax.set_xlabel("x0")
     ax.set_ylabel("x1")
-    save_figure(fig, path)
+    save_figure(fig, path, window)
 
 
 if __name__ == "__main__":

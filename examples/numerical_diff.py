@@ -45,14 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     show("f(x + 1e-50) - f(x)", function_1(x + 1e-50) - function_1(x), note="so the forward difference is 0 / h")
     show("1e-50 in float32", be.asarray(1e-50, dtype="float32"), note="underflows to 0 (the book's np.float32(1e-50))")
 
-    if args.plot:
-        plot_tangents(args.plot, be, args.dtype, slopes)
+    if args.plot or args.show:
+        plot_tangents(args.plot, be, args.dtype, slopes, window=args.show)
     return 0
 
 
-def plot_tangents(path: str, be, dtype: str, slopes: dict) -> None:
+def plot_tangents(path: str | None, be, dtype: str, slopes: dict, *, window: bool = False) -> None:
     """The book's figure 4-7: ``function_1`` on [0, 20) with its tangent lines at 5 and 10."""
-    plt = pyplot()
+    plt = pyplot(window)
     if plt is None:
         return
     xp = be.xp
@@ -65,7 +65,7 @@ def plot_tangents(path: str, be, dtype: str, slopes: dict) -> None:
     ax.set_xlabel("x")
     ax.set_ylabel("f(x)")
     ax.legend()
-    save_figure(fig, path)
+    save_figure(fig, path, window)
 
 
 if __name__ == "__main__":

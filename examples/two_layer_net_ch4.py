@@ -49,24 +49,24 @@ def compare(label: str, net, x, t, method: str) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser(__doc__)
-    parser.add_argument("--hidden", type=int, default=100, help="hidden width of the full net (book: 100)")
-    parser.add_argument("--small-hidden", type=int, default=5, help="hidden width of the small net the loop runs on")
-    parser.add_argument("--batch", type=int, default=3, help="images in the batch (book: 100; default 3)")
+    parser.add_argument("--hidden-size", type=int, default=100, help="hidden width of the full net (book: 100)")
+    parser.add_argument("--small-hidden-size", type=int, default=5, help="hidden width of the small net the loop runs on")
+    parser.add_argument("--batch-size", type=int, default=3, help="images in the batch (book: 100; default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     parser.add_argument("--full", action="store_true", help="the book's batch of 100, and the loop on the full net")
     args, be = parse(parser, argv)
-    batch = 100 if args.full else args.batch
+    batch = 100 if args.full else args.batch_size
     kw = dict(activation="sigmoid", backend=be, dtype=args.dtype, seed=args.seed)
-    net = xpnet.TwoLayerNet(784, args.hidden, 10, **kw)
-    small = xpnet.TwoLayerNet(784, args.small_hidden, 10, **kw)
+    net = xpnet.TwoLayerNet(784, args.hidden_size, 10, **kw)
+    small = xpnet.TwoLayerNet(784, args.small_hidden_size, 10, **kw)
     for key, value in net.params.items():
         print(f"{key} shape: {tuple(value.shape)}")
     x, t, source = mnist_batch(be, args.dtype, batch)
     print(f"batch: {source}")
     show("loss", net.loss(x, t), note="about log(10) = 2.30 before training")
 
-    full_name = f"full net 784-{args.hidden}-10"
-    times = {f"small net 784-{args.small_hidden}-10": compare("small", small, x, t, "loop")}
+    full_name = f"full net 784-{args.hidden_size}-10"
+    times = {f"small net 784-{args.small_hidden_size}-10": compare("small", small, x, t, "loop")}
     times[full_name] = compare("full", net, x, t, "loop" if args.full else "batched")
     if not args.full:
         t_loss = min(timed(net.loss, x, t, warm_up=True)[1] for _ in range(5))  # least noisy of a few

@@ -16,16 +16,16 @@ import xpnet
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser(__doc__)
-    parser.add_argument("--hidden", type=int, default=50, help="hidden width (book: 50)")
-    parser.add_argument("--batch", type=int, default=100, help="images in the batch (default 100)")
+    parser.add_argument("--hidden-size", type=int, default=50, help="hidden width (book: 50)")
+    parser.add_argument("--batch-size", type=int, default=100, help="images in the batch (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     args, be = parse(parser, argv)
-    net = xpnet.TwoLayerNet(784, args.hidden, 10, activation="relu", backend=be, dtype=args.dtype, seed=args.seed)
+    net = xpnet.TwoLayerNet(784, args.hidden_size, 10, activation="relu", backend=be, dtype=args.dtype, seed=args.seed)
     print(f"network: {net!r}")
     for i, (name, layer) in enumerate([*net.layers.items(), ("last_layer", net.last_layer)], start=1):
         print(f"layer {i}: {name} = {layer!r}")
 
-    x, t, source = mnist_batch(be, args.dtype, args.batch)
+    x, t, source = mnist_batch(be, args.dtype, args.batch_size)
     print(f"batch: {source}")
     print(f"scores shape: {tuple(net.predict(x).shape)}")
     loss, grads = net.loss_and_gradient(x, t)

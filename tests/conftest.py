@@ -1,8 +1,10 @@
 """The backend matrix every array test runs on, and helpers to compare results on the host.
 
-Cases: NumPy; array_api_strict on its default device and on ``Device("device1")`` (a CPU
-stand-in for a GPU: mixing devices raises); PyTorch CPU and JAX CPU when installed; CuPy
-when a CUDA device is usable. A case that cannot run here is skipped with the reason.
+The matrix is :func:`xpnet.testing.backend_cases`, the one users get for their own tests:
+NumPy; array_api_strict on its default device and on ``Device("device1")`` (a CPU stand-in
+for a GPU: mixing devices raises); PyTorch and JAX on the CPU; PyTorch's CUDA and MPS
+devices and JAX's CUDA device where the installed builds have them; CuPy. A case that
+cannot run here is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-import xpnet
 from xpnet._array import compat as _compat
 from xpnet._array.registry import to_numpy
 from xpnet.backends import Backend, get_backend
+from xpnet.testing import TOLERANCES, backend_params
 
 if importlib.util.find_spec("jax") is not None:
     import jax
@@ -25,38 +27,10 @@ if importlib.util.find_spec("jax") is not None:
     jax.config.update("jax_enable_x64", True)
 
 
-def _skip_reason(name: str, device: Any) -> str | None:
-    """Why backend ``name`` cannot run here, or None when it can."""
-    info = {i.name: i for i in xpnet.available()}[name]
-    if not info.usable:
-        return f"{name}: {info.reason}"
-    return None
-
-
-BACKEND_CASES = [
-    ("numpy", None, "numpy"),
-    ("array_api_strict", None, "strict"),
-    ("array_api_strict", "device1", "strict-device1"),
-    ("torch", "cpu", "torch"),
-    ("jax", "cpu", "jax"),
-    ("cupy", "cuda:0", "cupy"),
-]
-
-
-def _params() -> list:
-    params = []
-    for name, device, case_id in BACKEND_CASES:
-        reason = _skip_reason(name, device)
-        marks = [pytest.mark.skip(reason=reason)] if reason else []
-        params.append(pytest.param((name, device), id=case_id, marks=marks))
-    return params
-
-
-@pytest.fixture(params=_params())
+@pytest.fixture(params=backend_params())
 def backend(request: pytest.FixtureRequest) -> Backend:
-    """A (namespace, device) pair from the matrix above."""
-    name, device = request.param
-    return get_backend(name, device)
+    """A (namespace, device) pair from the matrix of :mod:`xpnet.testing` (skipped with the reason where unusable)."""
+    return request.param.get()
 
 
 @pytest.fixture
@@ -70,7 +44,7 @@ def to_np(x: Any) -> np.ndarray:
     return np.asarray(to_numpy(x)) if _compat.is_array(x) else np.asarray(x)
 
 
-TOL = {"float32": dict(rtol=2e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-14)}
+TOL = TOLERANCES  # per dtype, shared with xpnet.testing.assert_backends_agree
 
 
 def assert_close(actual: Any, expected: Any, dtype: str = "float64", **kw: Any) -> None:

@@ -43,9 +43,9 @@ def test_cupy_without_gpu_is_a_clear_error(monkeypatch):
 
     import xpnet._array.registry as registry
 
-    row = dataclasses.replace(registry._BY_NAME["cupy"], namespace=lambda: object(), devices=lambda xp: ())
+    row = dataclasses.replace(registry._BY_NAME["cupy"], namespace=lambda: object(), problem=lambda xp: "CuPy sees no CUDA device")
     monkeypatch.setitem(registry._BY_NAME, "cupy", row)
-    with pytest.raises(BackendError, match="no CUDA GPU"):
+    with pytest.raises(BackendError, match="cupy is installed but not usable here: CuPy sees no CUDA device"):
         get_backend("cupy")
 
 

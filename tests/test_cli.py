@@ -75,6 +75,9 @@ def test_resume_continues_to_the_same_parameters(tmp_path, capsys):
         (["train", "--resume", "/no/such/file.npz"], "no such checkpoint file"),
         (["train", "--device", "cuda:0"], "CPU only"),
         (["gradcheck", "--backend", "nope"], "unknown backend"),
+        (["gradcheck", "--dtype", "float32"], "--dtype float32 does not apply"),
+        (["train", "--num-classes", "5", "--dataset", "fashion-mnist", "--data-dir", "."], "does not apply to Fashion-MNIST"),
+        (["train", "--num-classes", "5"], "outside 0..4 for num_classes=5"),
     ],
 )
 def test_user_mistakes_are_one_line_and_exit_2(argv, message, capsys):
@@ -151,3 +154,85 @@ def test_a_network_that_does_not_learn_is_reported(tmp_path, capsys):
     assert code == 0
     assert "not learning" in err and "learning rate" in err
     assert any("not learning" in note for note in json.loads(hist.read_text())["notes"])
+
+
+def test_a_growing_loss_is_reported_before_a_whole_epoch(capsys):
+    assert main(["train", "--lr", "1000", "--iters", "300", "--seed", "0", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "done (completed, 2 warnings below)" in captured.out
+    assert "the loss grew from 2.30" in captured.err and "learning rate (1000.0) is probably too large" in captured.err
+    assert "not learning" in captured.err
+
+
+def test_more_than_ten_classes_come_from_the_labels(tmp_path, capsys):
+    """An EMNIST-style directory: 12 classes, none of which is refused."""
+    from test_datasets import idx_bytes
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "emnist"
+    data.mkdir()
+    for prefix, n in (("train", 240), ("t10k", 60)):
+        labels = (np.arange(n) % 12).astype(np.uint8)
+        images = (labels[:, None, None] * 20 + rng.integers(0, 8, size=(n, 4, 4))).astype(np.uint8)
+        (data / f"{prefix}-images-idx3-ubyte").write_bytes(idx_bytes(images))
+        (data / f"{prefix}-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
+    save = tmp_path / "net.npz"
+    assert main(["train", "--data-dir", str(data), "--iters", "40", "--batch-size", "20", "--lr", "0.5", "--seed", "0",
+                 "--save", str(save), "--quiet"]) == 0
+    assert xpnet.load(save).output_size == 12
+    assert xpnet.load(save).history.config["dataset"] == f"the IDX files in {data}"
+    assert main(["train", "--resume", str(save), "--iters", "60", "--quiet"]) == 2  # the embedded MNIST is another set
+    assert "was trained on the IDX files in" in capsys.readouterr().err
+
+
+def test_info_lists_devices_and_why_a_gpu_is_missing(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "devices: CPU_DEVICE, device1" in out
+    torch_info = {i.name: i for i in xpnet.available()}["torch"]
+    for note in torch_info.notes:
+        assert note in out
+
+
+def _synopsis() -> dict[str, set[str]]:
+    """The flags the README's synopsis lists, per command (``train``, ``gradcheck``, ``info``, ``bench``)."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- cli-synopsis -->\s*```\n(.*?)```", text, re.S).group(1)
+    commands: dict[str, set[str]] = {}
+    current = None
+    for line in block.splitlines():
+        head = re.match(r"(?:xpnet (\w+|--)|python benchmarks/(bench)\.py)", line)
+        if head:
+            current = "xpnet" if head.group(1) == "--" else head.group(1) or head.group(2)
+            commands.setdefault(current, set())
+        if current is not None:
+            commands[current] |= set(re.findall(r"--[a-z0-9-]+", line))
+    return commands
+
+
+def _flags(parser) -> set[str]:
+    import argparse
+
+    return {opt for a in parser._actions if a.help is not argparse.SUPPRESS and not isinstance(a, argparse._SubParsersAction)
+            for opt in a.option_strings if opt.startswith("--")} - {"--help"}
+
+
+def test_readme_synopsis_lists_every_flag_of_every_command():
+    import argparse
+    import sys as _sys
+
+    from xpnet.cli import build_parser
+
+    listed = _synopsis()
+    assert listed["xpnet"] == _flags(build_parser()), "README synopsis of `xpnet` itself"
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        assert listed.get(name) == _flags(parser), f"README synopsis of `xpnet {name}`"
+    _sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench
+    finally:
+        _sys.path.remove(str(ROOT / "benchmarks"))
+    assert listed["bench"] == _flags(bench._parser()), "README synopsis of benchmarks/bench.py"

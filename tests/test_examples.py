@@ -170,7 +170,7 @@ def test_layers_forward_and_backward(run, case):
 
 @pytest.mark.parametrize("case", CASES)
 def test_two_layer_net_ch4_gradients_agree_and_backprop_is_faster(run, case):
-    code, out = run("two_layer_net_ch4", *case, "--hidden", "10", "--batch", "2", "--small-hidden", "1")
+    code, out = run("two_layer_net_ch4", *case, "--hidden-size", "10", "--batch-size", "2", "--small-hidden-size", "1")
     assert code == 0
     for key, shape in {"W1": "(784, 10)", "b1": "(10,)", "W2": "(10, 10)", "b2": "(10,)"}.items():
         assert text(out, f"{key} shape") == shape
@@ -184,7 +184,7 @@ def test_two_layer_net_ch4_gradients_agree_and_backprop_is_faster(run, case):
 
 @pytest.mark.parametrize("case", CASES)
 def test_two_layer_net_ch5_lists_layers_and_gradient_shapes(run, case):
-    code, out = run("two_layer_net_ch5", *case, "--hidden", "8", "--batch", "5")
+    code, out = run("two_layer_net_ch5", *case, "--hidden-size", "8", "--batch-size", "5")
     assert code == 0
     names = re.findall(r"^layer \d: (\w+) =", out, flags=re.MULTILINE)
     assert names == ["Affine1", "Relu1", "Affine2", "last_layer"]
@@ -206,7 +206,7 @@ def test_gradient_check_differences_are_far_below_the_books(run, case):
 def test_gradient_check_exits_nonzero_above_the_tolerance(run):
     module = load("gradient_check")
     module.TOLERANCE = 1e-20  # any real difference exceeds this
-    code, out = run("gradient_check", "--batch", "1", module=module)
+    code, out = run("gradient_check", "--batch-size", "1", module=module)
     assert code == 1
     assert "gradient check FAILED" in out
 
@@ -221,9 +221,55 @@ def test_train_mnist_learns_in_a_few_hundred_steps(run, case):
     assert value(out, "final test accuracy") == float(lines[-1][3]) > 0.8
 
 
+def _usable(name: str) -> bool:
+    from xpnet.testing import backend_cases
+
+    return any(case.usable for case in backend_cases() if case.backend == name)
+
+
+BOOK_LOOP_CASES = [
+    pytest.param(["--backend", "numpy"], id="numpy"),
+    pytest.param(["--backend", "array_api_strict", "--device", "device1"], id="strict-device1"),
+    *(pytest.param(["--backend", name], id=name, marks=pytest.mark.skipif(not _usable(name), reason=f"{name} is not usable here"))
+      for name in ("torch", "jax")),
+]
+
+
+@pytest.mark.parametrize("case", BOOK_LOOP_CASES)
+def test_train_neuralnet_runs_the_books_loop_and_learns(run, case):
+    """The book's loop, unchanged, on xpnet's TwoLayerNet: one 'train acc, test acc' line per epoch, as in the book."""
+    code, out = run("train_neuralnet", *case, "--iters", "101", "--batch-size", "600", "--hidden-size", "10", "--lr", "0.5")
+    assert code == 0
+    lines = re.findall(r"^train acc, test acc \| ([\d.]+), ([\d.]+)$", out, re.M)
+    assert len(lines) == 2  # iterations 0 and 100: one epoch is 60000 / 600 steps
+    (train0, test0), (train1, test1) = [(float(a), float(b)) for a, b in lines]
+    assert train1 > 0.8 and test1 > 0.8 and train1 > train0 + 0.5
+    assert 0 < value(out, "mean loss of the last 100 iterations") < 2.0
+
+
+@pytest.mark.parametrize(("name", "argv"), [("gradient_descent", []), ("train_mnist", ["--iters", "20"])])
+def test_show_opens_a_window_and_writes_nothing(run, monkeypatch, name, argv):
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(plt, "get_backend", lambda: "TkAgg")  # as on a desktop
+    monkeypatch.setattr(plt, "show", lambda *a, **kw: shown.append(plt.gcf()))
+    code, out = run(name, *argv, "--show")  # run() checks that nothing was written
+    assert code == 0 and len(shown) == 1 and "plot written" not in out
+
+
+def test_show_without_a_display_says_so(run, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "get_backend", lambda: "agg")
+    code, out = run("gradient_descent", "--show")
+    assert code == 0 and "no window" in out and "--plot PATH" in out
+
+
 @pytest.mark.parametrize(
     ("name", "argv"),
-    [("numerical_diff", []), ("gradient", []), ("gradient_descent", []), ("train_mnist", ["--iters", "50"])],
+    [("numerical_diff", []), ("gradient", []), ("gradient_descent", []), ("train_mnist", ["--iters", "50"]),
+     ("train_neuralnet", ["--iters", "2", "--batch-size", "30000"])],
 )
 def test_plot_writes_a_png(run, tmp_path, name, argv):
     path = tmp_path / f"{name}.png"

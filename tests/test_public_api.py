@@ -28,7 +28,8 @@ def test_book_names_are_exported():
 
 def test_submodules_declare_all():
     for mod in ("backends", "functions", "gradient", "layers", "nets", "gradcheck", "optim", "params", "simple_net",
-                "_array.compat", "_array.registry", "_array.random", "training", "io.checkpoint", "io.plot", "cli"):
+                "_array.compat", "_array.registry", "_array.random", "_array.devices", "training", "training.progress",
+                "training.api", "io.checkpoint", "io.plot", "cli", "testing", "datasets", "datasets.fashion"):
         module = importlib.import_module(f"xpnet.{mod}")
         for name in module.__all__:
             assert hasattr(module, name), f"xpnet.{mod}.__all__ names missing {name}"

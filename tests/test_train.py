@@ -115,7 +115,7 @@ def test_numerical_gradient_training_for_tiny_nets():
         ({}, lambda d: ((d[0][0][:10], d[0][1]), d[1]), "10 training images but 600 training labels"),
         ({}, lambda d: ((d[0][0], d[0][1] + 5), d[1]), r"labels must lie in 0\.\.2"),
         ({}, lambda d: ((d[0][0][:, :5], d[0][1]), d[1]), r"shape \(N, 12\)"),
-        ({}, lambda d: ((d[0][0], d[0][1].astype(float)), d[1]), "must be integers"),
+        ({}, lambda d: ((d[0][0], d[0][1].astype(float)), d[1]), "training labels must be integer class indices, got dtype float64"),
         ({"batch_size": 0}, lambda d: d, "batch_size must be a positive int"),
         ({"val_split": 1.0}, lambda d: d, "val_split must be in"),
         ({"patience": 3}, lambda d: d, "patience needs"),
@@ -140,3 +140,59 @@ def test_book_run_reaches_965_percent_for_any_seed():
     print(f"seed {seed}: test accuracy {h.final_test_acc:.4f}, train {h.train_acc[-1]:.4f}, {h.wall_time:.1f} s")
     assert len(h.eval_iters) == 17
     assert h.final_test_acc >= 0.965, f"seed {seed}: test accuracy {h.final_test_acc}"
+
+
+def test_progress_by_time_reports_a_slow_run_at_every_step():
+    """With progress_seconds, a report comes once that much time has passed, not only every 100 steps."""
+    train_data, test_data = _blobs()
+    net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    calls = []
+    Trainer(net, train_data, test_data, batch_size=20, lr=0.5, seed=1).run(
+        12, on_progress=lambda done, loss: calls.append(done), progress_seconds=0.0)
+    assert calls == list(range(1, 13))
+    calls.clear()
+    Trainer(TwoLayerNet(12, 8, 3, 0.1, seed=0), train_data, test_data, batch_size=20, lr=0.5, seed=1,
+            eval_async=False).run(12, on_progress=lambda done, loss: calls.append(done))
+    assert calls == [12]  # without it: flush points only (here the last step, an evaluation point)
+
+
+def test_background_evaluations_are_reported_once_finished():
+    import threading
+
+    from xpnet.training.evaluations import Evaluations
+
+    gate = threading.Event()
+    evals = Evaluations(lambda params, background: (gate.wait(5), 0.5, None, None, 0.0)[1:], background=True)
+    try:
+        evals.submit(10, {})
+        assert not evals.finished()
+        gate.set()
+        for _ in range(500):
+            if evals.finished():
+                break
+            threading.Event().wait(0.01)
+        assert evals.finished()
+        assert [done for done, _, _ in evals.ready()] == [10]
+        assert not evals.finished()
+    finally:
+        gate.set()
+        evals.close()
+
+
+def test_a_loss_that_grows_past_its_start_is_reported():
+    train_data, test_data = _blobs()
+    net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    h = train(net, train_data, test_data, iters=20, batch_size=20, lr=1e4, seed=1, eval_every=1000)
+    grew = [note for note in h.notes if "loss grew" in note]
+    assert len(grew) == 1 and "learning rate (10000.0) is probably too large" in grew[0]
+    assert h.stop_reason == "completed"
+    fine = train(TwoLayerNet(12, 8, 3, 0.1, seed=0), train_data, test_data, iters=120, batch_size=20, lr=0.5, seed=1)
+    assert fine.notes == []
+
+
+def test_not_learning_is_checked_from_the_first_evaluation_point():
+    train_data, test_data = _blobs()
+    net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    h = train(net, train_data, test_data, iters=10, batch_size=20, lr=1e-9, seed=1)  # before a whole epoch (30 steps)
+    assert h.eval_iters == [10]
+    assert any("not learning" in note for note in h.notes)

@@ -19,10 +19,12 @@ from .functions import (
     softmax_cross_entropy,
     step_function,
 )
-from .datasets import load_mnist
+from .datasets import load_fashion_mnist, load_mnist
 from .gradcheck import GradientCheckResult, gradient_check
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
+from .io import plot
 from .io.checkpoint import load, save
+from .io.plot import plot_history
 from .layers import AddLayer, Affine, MulLayer, Relu, Sigmoid, SoftmaxWithLoss
 from .nets import SimpleNet, TwoLayerNet
 from .optim import SGD
@@ -61,11 +63,14 @@ __all__ = [
     "identity_function",
     "layers",
     "load",
+    "load_fashion_mnist",
     "load_mnist",
     "log_softmax",
     "mean_squared_error",
     "numerical_diff",
     "numerical_gradient",
+    "plot",
+    "plot_history",
     "relu",
     "relu_grad",
     "save",

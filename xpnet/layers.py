@@ -68,7 +68,7 @@ class Relu:
     """ReLU layer: ``forward`` keeps positive entries, ``backward`` passes ``dout`` where ``x > 0``."""
 
     def __init__(self) -> None:
-        self._positive: Array | None = None
+        self._positive: Array = None  # set by forward
 
     def forward(self, x: Array) -> Array:
         """``x`` : array, any shape, real floating. Returns ``max(x, 0)``, same shape and dtype."""
@@ -97,7 +97,7 @@ class Sigmoid:
     """Sigmoid layer: ``forward`` is :func:`xpnet.functions.sigmoid`, ``backward`` is ``dout * (1 - y) * y``."""
 
     def __init__(self) -> None:
-        self.out: Array | None = None
+        self.out: Array = None  # set by forward
 
     def forward(self, x: Array) -> Array:
         """``x`` : array, any shape, real floating. Returns ``sigmoid(x)``."""
@@ -142,8 +142,8 @@ class Affine:
         self._params, self.keys = params, tuple(keys)
         self.name = name or ("Affine" if keys == ("W", "b") else f"Affine({keys[0]}, {keys[1]})")
         checks.affine_params(self.W, self.b, self.name)
-        self.x: Array | None = None
-        self.original_x_shape: tuple[int, ...] | None = None
+        self.x: Array = None  # set by forward
+        self.original_x_shape: tuple[int, ...] = ()
         self.dW: Array | None = None
         self.db: Array | None = None
 
@@ -224,9 +224,9 @@ class SoftmaxWithLoss:
     def __init__(self, *, name: str = "SoftmaxWithLoss") -> None:
         self.name = name
         self.loss: Array | None = None
-        self.y: Array | None = None
-        self.t: Array | None = None
-        self._x_shape: tuple[int, ...] | None = None
+        self.y: Array = None  # set by forward
+        self.t: Array = None
+        self._x_shape: tuple[int, ...] = ()
 
     def forward(self, x: Array, t: Array, *, validate: bool = True) -> Array:
         """Mean cross-entropy of ``softmax(x)`` against ``t``.

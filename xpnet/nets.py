@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+import secrets
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 from ._array import checks, compat
 from ._array.checks import describe, named_errors, require_finite_number, require_positive_int
 from ._array.random import default_rng, normal
-from ._array.registry import Backend, backend_name, dtype_name, get_backend, to_numpy
+from ._array.registry import Backend, backend_name, dtype_name, get_backend, move_target, to_numpy
 from ._numgrad import batched_numerical_gradient, loop_numerical_gradient
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from .params import Params
@@ -39,7 +41,7 @@ class TwoLayerNet:
         Parameter dtype; inputs of another floating dtype are converted to it.
     seed : int, optional
         Seed of the host generator that draws the initial weights: the same seed gives
-        bit-identical float64 weights on every backend.
+        bit-identical float64 weights on every backend. None draws one, kept in :attr:`seed`.
 
     Attributes
     ----------
@@ -48,6 +50,8 @@ class TwoLayerNet:
     layers : OrderedDict
         ``Affine1``, ``Relu1`` or ``Sigmoid1``, ``Affine2``.
     last_layer : SoftmaxWithLoss
+    seed : int or None
+        The seed of the initial weights, also when drawn at random (None when ``params`` were given).
     """
 
     def __init__(
@@ -78,8 +82,12 @@ class TwoLayerNet:
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
         self.activation = activation
         shapes = self.param_shapes(input_size, hidden_size, output_size)
+        #: Seed that drew the initial weights (drawn at random when not given); None for given params.
+        self.seed: int | None = None
         if params is None:
+            seed = secrets.randbits(31) if seed is None else seed
             params = self._init_params(shapes, seed)
+            self.seed = int(seed) if isinstance(seed, numbers.Integral) else None
         self._params = Params("TwoLayerNet", self._adopt(params, shapes))
         self.layers: OrderedDict[str, Any] = OrderedDict()
         self.layers["Affine1"] = Affine(params=self._params, keys=("W1", "b1"), name="Affine1")
@@ -163,18 +171,22 @@ class TwoLayerNet:
         }
 
     def to(self, backend: Any = None, device: Any = None, dtype: Any = None) -> "TwoLayerNet":
-        """A copy of this network on another backend, device and/or dtype (parameters copied)."""
-        be = self.backend
-        if backend is not None or device is not None:
-            with named_errors("TwoLayerNet.to"):
-                be = get_backend(backend or self.backend.name, device)
+        """A copy of this network on another backend, device and/or dtype (parameters copied).
+
+        Like PyTorch's ``Module.to``: ``net.to("cuda:0")``, ``net.to("mps")`` or ``net.to("device1")``
+        moves the network to a device of its own backend; ``net.to("torch", "cuda:0")`` to another backend.
+        """
+        with named_errors("TwoLayerNet.to"):
+            be = move_target(self.backend, backend, device)
         cfg = self.config
         dtype = cfg["dtype"] if dtype is None else dtype
         host = {k: to_numpy(v) for k, v in self._params.items()}
-        return TwoLayerNet(
+        net = TwoLayerNet(
             cfg["input_size"], cfg["hidden_size"], cfg["output_size"], cfg["weight_init_std"],
             activation=cfg["activation"], backend=be, dtype=dtype, params=host,
         )
+        net.seed = self.seed
+        return net
 
     def with_params(self, params: Mapping[str, Array]) -> "TwoLayerNet":
         """A network of the same architecture whose parameters are ``params`` (arrays shared, not copied).
@@ -232,7 +244,8 @@ class TwoLayerNet:
         xp = checks.batch_input(x, self.input_size, where, like=self._params["W1"])
         t = checks.class_labels(xp, x, t, self.output_size, where)
         n = int(x.shape[0])
-        total = finite = None
+        total: Array = None
+        finite: Array = None
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)  # array_api_strict rejects out-of-bounds slice stops
             hits, ok = self.count_correct(x[start:stop, ...], t[start:stop])
@@ -315,5 +328,5 @@ class TwoLayerNet:
     def __repr__(self) -> str:
         return (
             f"TwoLayerNet({self.input_size}, {self.hidden_size}, {self.output_size}, activation={self.activation!r}, "
-            f"backend={self.backend.name!r}, device={self.backend.device!r}, dtype={self.config['dtype']!r})"
+            f"backend={self.backend.name!r}, device={self.backend.device_name!r}, dtype={self.config['dtype']!r})"
         )

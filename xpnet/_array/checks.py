@@ -311,8 +311,16 @@ def host_labels(t: Any, n_classes: int, name: str, where: str = "train") -> np.n
     if t.ndim != 1:
         raise ValueError(f"{where}: {name} must be labels (N,) or one-hot (N, {n_classes}), got shape {t.shape}")
     if not np.issubdtype(t.dtype, np.integer):
-        raise TypeError(f"{where}: {name} must be integers, got dtype {t.dtype}")
-    check_labels(np, t, n_classes, f"{where}: {name}")
+        if t.dtype.kind in "USO":
+            got, fix = f"strings or objects (dtype {t.dtype})", "map them to 0..K-1 first, e.g. np.unique(t, return_inverse=True)[1]"
+        else:
+            got, fix = f"dtype {t.dtype}", "convert whole-number labels with t.astype(np.int64)"
+        raise TypeError(f"{where}: {name} must be integer class indices, got {got}; {fix}")
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= n_classes):
+        raise ValueError(
+            f"{where}: {name} must lie in 0..{n_classes - 1} for the network's {n_classes} outputs, "
+            f"got values in {int(t.min())}..{int(t.max())}"
+        )
     return t.astype(np.int64, copy=False)
 
 

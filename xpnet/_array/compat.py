@@ -41,12 +41,12 @@ def _fast_numpy() -> Any:
     def sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
         if dtype is None and x.dtype.kind in "biu":
             return base.sum(x, axis=axis, keepdims=keepdims)  # the standard's integer promotion
-        return np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
+        return np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)  # type: ignore[call-overload]
 
     def max(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
 
-    fast.sum, fast.max = sum, max
+    vars(fast).update(sum=sum, max=max)
     return fast
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendError
-from . import compat
+from . import compat, devices
 
 __all__ = [
     "BACKEND_NAMES",
@@ -23,6 +23,8 @@ __all__ = [
     "backend_of",
     "dtype_name",
     "get_backend",
+    "move_target",
+    "names_backend",
     "namespace_name",
     "resolve_dtype",
     "to_numpy",
@@ -32,121 +34,21 @@ __all__ = [
 _FLOAT_NAMES = ("float32", "float64")
 
 
-# --- per-backend pieces ------------------------------------------------------------------
-def _parse_index(spec: str, default: int = 0) -> tuple[str, int]:
-    kind, _, idx = spec.partition(":")
-    if idx and not idx.isdigit():
-        raise ValueError(f"bad device {spec!r}: expected 'kind' or 'kind:index', e.g. 'cuda:0'")
-    return kind.lower(), int(idx) if idx else default
-
-
-def _numpy_device(xp: Any, device: Any) -> Any:
-    if device not in (None, "cpu"):
-        raise ValueError(f"NumPy arrays live on the CPU only; got device {device!r}")
-    return "cpu"
-
-
-def _strict_device(xp: Any, device: Any) -> Any:
-    info = xp.__array_namespace_info__()
-    if device is None or (isinstance(device, str) and device.lower() == "cpu"):
-        return info.default_device()
-    if isinstance(device, str):
-        try:
-            device = xp.Device(device)
-        except ValueError:
-            pass  # an unknown name: reported below with the list of devices
-    if device not in info.devices():
-        raise ValueError(f"array_api_strict has no device {device!r}; choose one of {info.devices()}")
-    return device
-
-
-def _torch_device(xp: Any, device: Any) -> Any:
-    import torch
-
-    if device is None:
-        return torch.get_default_device() if hasattr(torch, "get_default_device") else torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except TypeError as exc:
-        raise TypeError(
-            f"torch device must be a str such as 'cpu' or 'cuda:0', an int or a torch.device, "
-            f"got {type(device).__name__} {device!r}"
-        ) from exc
-    except (RuntimeError, ValueError) as exc:
-        raise ValueError(f"torch has no device {device!r}; use 'cpu' or 'cuda:N'") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise BackendError(f"device {device!r} asked for, but this PyTorch build sees no CUDA GPU")
-    return dev
-
-
-def _jax_device(xp: Any, device: Any) -> Any:
-    import jax
-
-    if device is None:
-        return jax.devices()[0]
-    if not isinstance(device, str):
-        return device
-    kind, idx = _parse_index(device)
-    kind = {"cuda": "gpu"}.get(kind, kind)
-    try:
-        devices = jax.devices(kind)
-    except RuntimeError as exc:
-        raise BackendError(f"JAX has no {kind!r} devices here ({exc})") from exc
-    if idx >= len(devices):
-        raise ValueError(f"JAX has {len(devices)} {kind} device(s); index {idx} is out of range")
-    return devices[idx]
-
-
-def _cuda_device_count() -> int:
-    import cupy
-
-    try:
-        return int(cupy.cuda.runtime.getDeviceCount())
-    except Exception:  # CUDA driver missing or broken: no usable device
-        return 0
-
-
-def _cupy_device(xp: Any, device: Any) -> Any:
-    import cupy
-
-    count = _cuda_device_count()
-    if device is None:
-        return cupy.cuda.Device(0)
-    if isinstance(device, int):
-        idx = device
-    elif isinstance(device, str):
-        kind, idx = _parse_index(device)
-        if kind not in ("cuda", "gpu"):
-            raise ValueError(f"CuPy devices are 'cuda:N'; got {device!r}")
-    else:
-        return device
-    if idx >= count:
-        raise ValueError(f"CuPy sees {count} CUDA device(s); 'cuda:{idx}' is out of range")
-    return cupy.cuda.Device(idx)
-
-
-def _torch_devices(xp: Any) -> tuple[str, ...]:
-    import torch
-
-    return ("cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count())))
-
-
-def _jax_devices(xp: Any) -> tuple[str, ...]:
-    import jax
-
-    return tuple(str(d) for d in jax.devices())
-
-
-def _cupy_devices(xp: Any) -> tuple[str, ...]:
-    return tuple(f"cuda:{i}" for i in range(_cuda_device_count()))
-
-
+# --- per-backend pieces (devices in devices.py) -------------------------------------------
 def _strict_to_host(x: Any) -> np.ndarray:
     try:
         return np.asarray(x)
     except (TypeError, ValueError, RuntimeError):  # refused on a non-default device: go via the CPU device
         xp = compat.namespace(x)
         return np.asarray(compat.to_device(x, xp.__array_namespace_info__().default_device()))
+
+
+def _none(xp: Any) -> None:
+    return None
+
+
+def _no_notes(xp: Any) -> tuple[str, ...]:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -160,7 +62,10 @@ class _Row:
     owns: Callable[[Any], bool]  # is this an array of the backend?
     is_namespace: Callable[[Any], bool]
     device: Callable[[Any, Any], Any]  # (xp, requested device or None) -> the backend's device object
-    devices: Callable[[Any], tuple[str, ...]]  # every device it sees here
+    devices: Callable[[Any], tuple[str, ...]]  # every device it sees here, as strings `device` accepts
+    device_name: Callable[[Any], str] = str  # device object -> that string
+    problem: Callable[[Any], str | None] = _none  # why it is installed but unusable, and the fix
+    notes: Callable[[Any], tuple[str, ...]] = _no_notes  # accelerators it could use but cannot, and why
     to_host: Callable[[Any], np.ndarray] = np.asarray
     shares_host_memory: bool = False  # xp.asarray(numpy_array, copy=True) may still share memory
     aliases: tuple[str, ...] = ()
@@ -168,20 +73,23 @@ class _Row:
 
 _ROWS: tuple[_Row, ...] = (
     _Row("numpy", "numpy", "pip install numpy", lambda: compat.NUMPY, compat.is_numpy_array, compat.is_numpy_namespace,
-         _numpy_device, lambda xp: ("cpu",), aliases=("np",)),
+         devices.numpy_device, lambda xp: ("cpu",), aliases=("np",)),
     _Row("array_api_strict", "array_api_strict", "pip install array-api-strict",
          lambda: importlib.import_module("array_api_strict"), compat.is_strict_array, compat.is_strict_namespace,
-         _strict_device, lambda xp: tuple(str(d) for d in xp.__array_namespace_info__().devices()),
+         devices.strict_device, devices.strict_devices, devices.strict_name,
          to_host=_strict_to_host, shares_host_memory=True, aliases=("strict", "array-api-strict")),
     _Row("torch", "torch", "pip install torch (CPU build: pip install torch --index-url https://download.pytorch.org/whl/cpu)",
          lambda: (importlib.import_module("torch"), compat.compat_module("torch"))[1], compat.is_torch_array,
-         compat.is_torch_namespace, _torch_device, _torch_devices, to_host=lambda x: x.detach().cpu().numpy(),
-         shares_host_memory=True, aliases=("pytorch",)),
+         compat.is_torch_namespace, devices.torch_device, devices.torch_devices, devices.torch_name,
+         notes=devices.torch_notes, to_host=lambda x: x.detach().cpu().numpy(), shares_host_memory=True,
+         aliases=("pytorch",)),
     _Row("jax", "jax", "pip install jax", lambda: importlib.import_module("jax.numpy"), compat.is_jax_array,
-         compat.is_jax_namespace, _jax_device, _jax_devices, shares_host_memory=True),
-    _Row("cupy", "cupy", "pip install 'xpnet[gpu]' (a CuPy wheel matching your CUDA, e.g. cupy-cuda12x) on a machine with an NVIDIA GPU",
+         compat.is_jax_namespace, devices.jax_device, devices.jax_devices, devices.jax_name, notes=devices.jax_notes,
+         shares_host_memory=True),
+    _Row("cupy", "cupy", "pip install 'xpnet[gpu]' (CUDA 12) or 'xpnet[gpu-cuda13]' (CUDA 13), on a machine with an NVIDIA GPU",
          lambda: (importlib.import_module("cupy"), compat.compat_module("cupy"))[1], compat.is_cupy_array,
-         compat.is_cupy_namespace, _cupy_device, _cupy_devices, to_host=lambda x: x.get(), aliases=("cp",)),
+         compat.is_cupy_namespace, devices.cupy_device, devices.cupy_devices, devices.cupy_name,
+         problem=devices.cupy_status, to_host=lambda x: x.get(), aliases=("cp",)),
 )
 _BY_NAME = {row.name: row for row in _ROWS}
 _ALIASES = {alias: row.name for row in _ROWS for alias in row.aliases}
@@ -260,9 +168,17 @@ class Backend:
     xp: Any = field(repr=False)
     device: Any
 
+    @property
+    def device_name(self) -> str:
+        """The device as a string that :func:`get_backend` accepts back (``"cpu"``, ``"cuda:0"``, ``"device1"``)."""
+        return _BY_NAME[self.name].device_name(self.device)
+
     def dtype(self, dtype: Any) -> Any:
         """This backend's floating dtype for ``"float32"``/``"float64"`` or a dtype object."""
-        return resolve_dtype(self.xp, dtype, backend=self.name)
+        dt = resolve_dtype(self.xp, dtype, backend=self.name)
+        if self.name == "torch" and getattr(self.device, "type", None) == "mps" and dtype_name(dt) == "float64":
+            raise TypeError("float64 is not supported on MPS devices (Apple GPUs); use dtype='float32'")
+        return dt
 
     def asarray(self, x: Any, dtype: Any = None, *, copy: bool = True) -> Any:
         """Copy host data (NumPy array, list, scalar) or another backend's array onto this device.
@@ -281,19 +197,18 @@ class Backend:
         host = isinstance(x, np.ndarray)
         if host and copy and _BY_NAME[self.name].shares_host_memory:
             x = np.array(x, copy=True)  # their asarray may share NumPy memory even with copy=True
-        if host and self.name == "cupy":
-            copy = None  # host -> GPU always copies; CuPy rejects copy=True from a NumPy array
+        copy_arg: bool | None = None if host and self.name == "cupy" else copy  # host -> GPU always copies; CuPy rejects copy=True
         dt = None if dtype is None else self.dtype(dtype)
         if compat.is_array(x) and compat.device(x) != self.device:
             return compat.to_device(self.xp.asarray(x, dtype=dt), self.device)
-        return self.xp.asarray(x, dtype=dt, device=self.device, copy=copy)
+        return self.xp.asarray(x, dtype=dt, device=self.device, copy=copy_arg)
 
     def to_numpy(self, x: Any) -> np.ndarray:
         """Host NumPy copy of ``x``."""
         return to_numpy(x)
 
     def __str__(self) -> str:
-        return f"{self.name} on {self.device}"
+        return f"{self.name} on {self.device_name}"
 
 
 @dataclass(frozen=True)
@@ -305,6 +220,14 @@ class BackendInfo:
     usable: bool
     reason: str
     devices: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # accelerators it could use but cannot here, each with the reason and the fix
+
+
+def names_backend(obj: Any) -> bool:
+    """True when ``obj`` names a backend (a Backend, a namespace module, a name or alias such as ``"np"``), not a device."""
+    if isinstance(obj, (Backend, types.ModuleType)):
+        return True
+    return isinstance(obj, str) and (obj.strip().lower() in _BY_NAME or obj.strip().lower() in _ALIASES)
 
 
 def _canonical(name: str) -> str:
@@ -350,9 +273,10 @@ def get_backend(backend: str | Any | Backend = "numpy", device: Any = None) -> B
     if isinstance(backend, str):
         name = _canonical(backend)
     elif isinstance(backend, types.ModuleType):
-        name = namespace_name(backend)
-        if name is None:
+        found = namespace_name(backend)
+        if found is None:
             raise ValueError(f"unknown array namespace {backend!r}; pass one of {', '.join(BACKEND_NAMES)}")
+        name = found
     else:
         raise TypeError(
             f"backend must be a name ({', '.join(BACKEND_NAMES)}), an array namespace module "
@@ -360,9 +284,26 @@ def get_backend(backend: str | Any | Backend = "numpy", device: Any = None) -> B
         )
     row = _BY_NAME[name]
     xp = _import_namespace(row)
-    if not row.devices(xp):
-        raise BackendError(f"{name} is installed but no CUDA GPU is usable here; {row.install}")
+    problem = row.problem(xp)
+    if problem is not None:
+        raise BackendError(f"{name} is installed but not usable here: {problem}")
     return Backend(name, xp, row.device(xp, device))
+
+
+def move_target(current: Backend, backend: Any = None, device: Any = None) -> Backend:
+    """Where ``net.to(backend, device)`` goes: like PyTorch's ``Module.to("cuda:0")``, a lone ``backend`` that names
+    no backend is a device of ``current``'s backend."""
+    if backend is None and device is None:
+        return current
+    if device is None and not names_backend(backend):
+        try:
+            return get_backend(current.name, backend)
+        except ValueError as exc:
+            raise ValueError(
+                f"unknown backend or device {backend!r}: not a backend ({', '.join(BACKEND_NAMES)}) "
+                f"nor a device of {current.name} ({exc})"
+            ) from exc
+    return get_backend(backend if backend is not None else current.name, device)
 
 
 def backend_of(x: Any) -> Backend:
@@ -379,12 +320,12 @@ def _probe(row: _Row) -> BackendInfo:
         return BackendInfo(row.name, False, False, f"not installed ({row.install})")
     try:
         xp = row.namespace()
-        devices = row.devices(xp)
+        problem = row.problem(xp)
+        if problem is not None:
+            return BackendInfo(row.name, True, False, problem)
+        return BackendInfo(row.name, True, True, "ok", row.devices(xp), row.notes(xp))
     except Exception as exc:  # a broken install should be reported, not crash the listing
-        return BackendInfo(row.name, True, False, f"import failed: {exc}")
-    if not devices:
-        return BackendInfo(row.name, True, False, "installed, but no CUDA GPU is usable here")
-    return BackendInfo(row.name, True, True, "ok", devices)
+        return BackendInfo(row.name, True, False, f"import failed: {type(exc).__name__}: {exc}; reinstall it: {row.install}")
 
 
 def available() -> list[BackendInfo]:

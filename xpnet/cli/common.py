@@ -8,7 +8,10 @@ from typing import Any
 
 from ..backends import Backend, get_backend
 
-__all__ = ["EXIT_USAGE", "OneLineParser", "UsageError", "backend_from_args", "fraction", "non_negative_int", "positive_float", "positive_int"]
+__all__ = [
+    "EXIT_USAGE", "OneLineParser", "UsageError", "backend_from_args", "fraction", "load_dataset", "non_negative_int",
+    "positive_float", "positive_int",
+]
 
 EXIT_USAGE = 2
 
@@ -51,11 +54,33 @@ def backend_from_args(args: argparse.Namespace, dtype: str | None = None) -> Bac
 
     float64 on JAX switches on JAX's 64-bit mode for this process, as the command owns it.
     """
-    if args.backend == "jax" and dtype == "float64":
+    name = args.backend or "numpy"
+    if name == "jax" and dtype == "float64":
         import jax
 
         jax.config.update("jax_enable_x64", True)
     try:
-        return get_backend(args.backend, args.device)
+        return get_backend(name, args.device)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def load_dataset(args: argparse.Namespace) -> tuple[Any, str]:
+    """``(((x_train, t_train), (x_test, t_test)), name)`` of ``--dataset``/``--data-dir``: uint8 images, int64 labels.
+
+    ``name`` is what titles and headers call it: ``MNIST``, ``Fashion-MNIST``, or the directory.
+    """
+    from ..datasets import FASHION_MNIST_URL, load_fashion_mnist, load_mnist_uint8
+
+    num_classes = getattr(args, "num_classes", None)
+    if args.dataset == "fashion-mnist":
+        if args.data_dir is None:
+            raise UsageError(
+                "--dataset fashion-mnist needs --data-dir DIR, a directory with its four .gz files "
+                f"(the data/fashion folder of {FASHION_MNIST_URL}); nothing is downloaded"
+            )
+        if num_classes not in (None, 10):
+            raise UsageError(f"--num-classes {num_classes} does not apply to Fashion-MNIST, which has 10 classes")
+        return load_fashion_mnist(normalize=False, data_dir=args.data_dir), "Fashion-MNIST"
+    data = load_mnist_uint8(data_dir=args.data_dir, num_classes=num_classes)
+    return data, "MNIST" if args.data_dir is None else f"the IDX files in {args.data_dir}"

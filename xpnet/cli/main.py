@@ -12,14 +12,26 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._version import __version__
-from .common import EXIT_USAGE, UsageError, OneLineParser, backend_from_args, fraction, non_negative_int, positive_float, positive_int
+from .common import (
+    EXIT_USAGE, OneLineParser, UsageError, backend_from_args, fraction, load_dataset, non_negative_int, positive_float,
+    positive_int,
+)
 
 __all__ = ["build_parser", "main"]
 
 def _add_backend_options(p: argparse.ArgumentParser, dtype_default: str | None, shown: str) -> None:
-    p.add_argument("--backend", default="numpy", help="array backend: numpy, array_api_strict, torch, jax or cupy (default: numpy)")
-    p.add_argument("--device", default=None, help="device on the backend, e.g. cpu, cuda:0, device1 (default: the backend's default)")
+    p.add_argument("--backend", default=None, help="array backend: numpy, array_api_strict, torch, jax or cupy (default: numpy, "
+                   "or the checkpoint's with --resume)")
+    p.add_argument("--device", default=None, help="device on the backend, e.g. cpu, cuda:0, mps, device1 (default: the backend's "
+                   "default, or the checkpoint's with --resume)")
     p.add_argument("--dtype", default=dtype_default, choices=["float32", "float64"], help=f"floating dtype (default: {shown})")
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist",
+                   help="mnist (default: the embedded copy, or the MNIST-format IDX files in --data-dir) or fashion-mnist "
+                   "(its four .gz files in --data-dir, checked against the published sums)")
+    p.add_argument("--data-dir", default=None, help="directory with the four IDX files (train-images-idx3-ubyte[.gz], ...)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xpnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train TwoLayerNet on MNIST (defaults: the book's chapter-5 run)",
-                       description="Train TwoLayerNet on MNIST with mini-batch SGD. Defaults are the book's run: "
+    t = sub.add_parser("train", help="train TwoLayerNet on MNIST or Fashion-MNIST (defaults: the book's chapter-5 run)",
+                       description="Train TwoLayerNet on MNIST (or Fashion-MNIST, or any MNIST-format set) with mini-batch SGD. "
+                       "Defaults are the book's run: "
                        "784-50-10, ReLU, lr 0.1, batch 100, 10,000 iterations, accuracy once per epoch.")
     _add_backend_options(t, None, "float32, or the checkpoint's with --resume")
     t.add_argument("--iters", type=non_negative_int, default=None, help="total training iterations (default: 10000)")
@@ -44,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--patience", type=positive_int, default=None,
                    help="stop after N evaluations without better validation accuracy, keeping the best parameters (needs --val-split)")
     t.add_argument("--gradient", choices=["backprop", "numerical"], default=None, help="how gradients are computed (default: backprop)")
-    t.add_argument("--data-dir", default=None, help="directory with the four MNIST-format IDX files (default: the embedded MNIST)")
+    _add_data_options(t)
+    t.add_argument("--num-classes", type=positive_int, default=None,
+                   help="number of classes K, labels 0..K-1 (default: from the labels, e.g. 47 for EMNIST Balanced)")
     t.add_argument("--save", metavar="PATH", default=None, help="write a checkpoint (.npz) at the end, on Ctrl-C, and keep the old one on divergence")
     t.add_argument("--resume", metavar="PATH", default=None, help="continue the run stored in a checkpoint written with --save")
     t.add_argument("--plot", metavar="PATH", default=None, help="write a PNG with the loss curve and the accuracy curves")
@@ -57,11 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("gradcheck", help="the book's gradient check on 3 MNIST images",
                        description="Compare backprop and numerical gradients of TwoLayerNet(784, 50, 10) on 3 MNIST images (in float64).")
-    _add_backend_options(g, "float64", "float64")
+    _add_backend_options(g, "float64", "float64, the only dtype the check runs in")
     g.add_argument("--activation", choices=["relu", "sigmoid"], default="relu", help="hidden activation (default: relu)")
     g.add_argument("--seed", type=non_negative_int, default=0, help="seed of the initial weights (default: 0)")
     g.add_argument("--threshold", type=positive_float, default=1e-7, help="largest acceptable mean absolute difference (default: 1e-7)")
-    g.add_argument("--data-dir", default=None, help="directory with MNIST-format IDX files (default: the embedded MNIST)")
+    _add_data_options(g)
     g.set_defaults(func=_cmd_gradcheck)
 
     i = sub.add_parser("info", help="version and the array backends usable on this machine")
@@ -80,24 +95,30 @@ def _cmd_info(args: argparse.Namespace) -> int:
         state = "usable" if info.usable else ("installed, not usable" if info.installed else "not installed")
         devices = ", ".join(info.devices) if info.devices else "-"
         print(f"  {info.name:<17} {state:<22} devices: {devices}")
-        if not info.usable:
-            print(f"  {'':<17} {info.reason}")
+        for line in ((info.reason,) if not info.usable else ()) + info.notes:
+            print(f"  {'':<17} {line}")
     return 0
 
 
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
-    from ..datasets import load_mnist
+    import numpy as np
+
+    from ..datasets import count_classes
     from ..gradcheck import gradient_check
     from ..nets import TwoLayerNet
 
+    if args.dtype != "float64":
+        raise UsageError(f"--dtype {args.dtype} does not apply: the gradient check runs in float64 "
+                         "(central differences in float32 lose the digits it compares)")
     be = backend_from_args(args, "float64")
-    (x_train, t_train), _ = load_mnist(data_dir=args.data_dir)
-    net = TwoLayerNet(784, 50, 10, activation=args.activation, backend=be, dtype=args.dtype, seed=args.seed)
-    x = be.asarray(x_train[:3], dtype=args.dtype)
+    ((x_train, t_train), (_, t_test)), dataset = load_dataset(args)
+    net = TwoLayerNet(int(x_train.shape[1]), 50, count_classes(t_train, t_test), activation=args.activation,
+                      backend=be, dtype="float64", seed=args.seed)
+    x = be.asarray(np.asarray(x_train[:3], np.float32) / np.float32(255), dtype="float64")  # load_mnist's scaling
     t = be.asarray(t_train[:3])
     result = gradient_check(net, x, t)
     book = {"W1": 4e-10, "b1": 2.5e-9, "W2": 5.5e-9, "b2": 1.4e-7}
-    print(f"gradient check on 3 MNIST images ({be}, float64 numerical vs backprop):")
+    print(f"gradient check on 3 {dataset} images ({be}, float64 numerical vs backprop):")
     for key, diff in result.mean_abs_diff.items():
         print(f"  {key}: {diff:.2e}   (book: {book[key]:.1e})   max rel err {result.max_rel_error[key]:.1e}")
     worst = result.worst()

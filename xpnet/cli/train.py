@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import signal
 import sys
 import time
@@ -11,7 +12,8 @@ from typing import Any
 
 from ..errors import TrainingDiverged
 from ..training.history import EvalRecord, History
-from .common import UsageError, backend_from_args
+from ..training.progress import PROGRESS_SECONDS, ProgressBar
+from .common import UsageError, backend_from_args, load_dataset
 
 EXIT_DIVERGED = 1
 EXIT_INTERRUPTED = 130
@@ -55,19 +57,13 @@ def _settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[st
 
 
 class _Reporter:
-    """Progress bar on a terminal (tqdm), plain per-epoch lines otherwise."""
+    """A progress bar on a terminal (tqdm, moving every half second), and one line per evaluation point."""
 
     def __init__(self, total: int, start: int, quiet: bool) -> None:
         self.quiet = quiet
-        self.bar = None
-        if not quiet and sys.stderr.isatty():
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self.bar = tqdm(total=total, initial=start, unit="it", desc="training", dynamic_ncols=True, leave=False)
-        self.last = start
+        self.bar = ProgressBar(total, start) if not quiet and sys.stderr.isatty() else None
+        #: seconds between progress reports: a slow run's bar still moves
+        self.seconds = PROGRESS_SECONDS if self.bar is not None else None
 
     def line(self, text: str) -> None:
         if self.quiet:
@@ -79,18 +75,10 @@ class _Reporter:
 
     def progress(self, done: int, loss: float) -> None:
         if self.bar is not None:
-            self.bar.update(done - self.last)
-            self.bar.set_postfix(loss=f"{loss:.4f}")
-        self.last = done
+            self.bar.progress(done, loss)
 
     def evaluation(self, r: EvalRecord) -> None:
-        parts = [f"epoch {r.epoch:6.2f}", f"iter {r.iteration:6d}", f"train acc {r.train_acc:.4f}"]
-        if r.test_acc is not None:
-            parts.append(f"test acc {r.test_acc:.4f}")
-        if r.val_acc is not None:
-            parts.append(f"val acc {r.val_acc:.4f}")
-        parts.append(f"loss {r.loss:.4f}")
-        self.line(" | ".join(parts))
+        self.line(r.line())
 
     def close(self) -> None:
         if self.bar is not None:
@@ -99,29 +87,35 @@ class _Reporter:
 
 def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     """Network, trainer and settings for this invocation (fresh or resumed)."""
-    from ..datasets import load_mnist_uint8
+    from ..datasets import count_classes
     from ..io.checkpoint import load_checkpoint
     from ..nets import TwoLayerNet
     from ..training import Trainer
 
-    be = backend_from_args(args, args.dtype)
     ckpt = None
     saved = None
-    if args.resume is not None:
-        ckpt = load_checkpoint(args.resume, backend=be.name, device=args.device)
+    if args.resume is not None:  # onto the checkpoint's backend and device unless --backend/--device say otherwise
+        try:
+            ckpt = load_checkpoint(args.resume, backend=args.backend, device=args.device)
+        except ValueError as exc:  # an unknown backend or device name
+            raise UsageError(str(exc)) from exc
+        be = ckpt.network.backend
         if not ckpt.trainer_state or not ckpt.history:
             raise UsageError(f"--resume {args.resume}: the checkpoint holds no training state (it was not written by xpnet train)")
         saved = {**ckpt.history.config, "network": ckpt.network.config}
+    else:
+        be = backend_from_args(args, args.dtype)
     s = _settings(args, saved)
-    (x_train, t_train), (x_test, t_test) = load_mnist_uint8(data_dir=args.data_dir)
-    width = int(x_train.shape[1])
+    ((x_train, t_train), (x_test, t_test)), dataset = load_dataset(args)
+    width, classes = int(x_train.shape[1]), args.num_classes or count_classes(t_train, t_test)
     if ckpt is not None:
         net = ckpt.network
-        if net.input_size != width:
-            raise UsageError(f"--resume {args.resume}: the network expects {net.input_size} inputs, the data has {width}")
+        _check_resumed(args, net, saved or {}, width, dataset)
     else:
+        if s["seed"] is None:  # one seed for the weights and the batches, printed: --seed repeats the run
+            s["seed"] = secrets.randbits(31)
         try:
-            net = TwoLayerNet(width, s["hidden_size"], 10, s["weight_init_std"], activation=s["activation"],
+            net = TwoLayerNet(width, s["hidden_size"], classes, s["weight_init_std"], activation=s["activation"],
                               backend=be, dtype=s["dtype"], seed=s["seed"])
         except TypeError as exc:  # e.g. float64 on JAX without 64-bit mode
             raise UsageError(str(exc)) from exc
@@ -132,9 +126,21 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
                           eval_threads=args.eval_threads)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    if ckpt is not None:
+    if ckpt is not None and ckpt.trainer_state is not None:
         trainer.load_state(ckpt.trainer_state)
+    trainer.history.config["dataset"] = dataset
     return net, trainer, s
+
+
+def _check_resumed(args: argparse.Namespace, net: Any, saved: dict[str, Any], width: int, dataset: str) -> None:
+    """Refuse data and options that do not fit the resumed network."""
+    known = ("MNIST", "Fashion-MNIST")  # a directory of IDX files may have moved: only named sets must match
+    if saved.get("dataset") not in (None, dataset) and (saved["dataset"] in known or dataset in known):
+        raise UsageError(f"--resume {args.resume}: the run was trained on {saved['dataset']}, this one reads {dataset}")
+    if net.input_size != width:
+        raise UsageError(f"--resume {args.resume}: the network expects {net.input_size} inputs, the data has {width}")
+    if args.num_classes is not None and args.num_classes != net.output_size:
+        raise UsageError(f"--num-classes {args.num_classes} differs from the resumed network's {net.output_size} outputs")
 
 
 def _write_outputs(args: argparse.Namespace, trainer: Any, history: History, *, save: bool) -> list[str]:
@@ -150,7 +156,7 @@ def _write_outputs(args: argparse.Namespace, trainer: Any, history: History, *, 
         atomic_write_bytes(args.history, history.to_json().encode())
         written.append(f"history {args.history}")
     if args.plot and history.iterations:
-        plot_history(history, args.plot, title=f"TwoLayerNet on MNIST ({trainer.backend}, {trainer.dtype_name})")
+        plot_history(history, path=args.plot)
         written.append(f"plot {args.plot}")
     return written
 
@@ -166,9 +172,10 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--iters {iters} is below the {start} iterations the resumed run has done already")
     rep = _Reporter(iters, start, args.quiet)
     rep.line(
-        f"training TwoLayerNet({net.input_size}, {net.hidden_size}, {net.output_size}, {net.activation}) on {trainer.backend}, "
-        f"{trainer.dtype_name}: {trainer.train_set.n} train / {trainer.test.n} test images, batch {trainer.batch_size}, "
-        f"lr {s['lr']}, {iters} iterations{f' from {start}' if start else ''}, seed {trainer.seed}"
+        f"training TwoLayerNet({net.input_size}, {net.hidden_size}, {net.output_size}, {net.activation}) on "
+        f"{trainer.history.config['dataset']} ({trainer.train_set.n} train / {trainer.test.n} test images) with "
+        f"{trainer.backend}, {trainer.dtype_name}: batch {trainer.batch_size}, lr {s['lr']}, "
+        f"{iters} iterations{f' from {start}' if start else ''}, seed {trainer.seed}"
     )
 
     def on_sigint(signum: int, frame: Any) -> None:
@@ -177,7 +184,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        history = trainer.run(iters, on_progress=rep.progress, on_eval=rep.evaluation)
+        history = trainer.run(iters, on_progress=rep.progress, on_eval=rep.evaluation, progress_seconds=rep.seconds)
     except TrainingDiverged as exc:
         rep.close()
         written = _write_outputs(args, trainer, trainer.history, save=False)
@@ -201,8 +208,9 @@ def _summary(history: History, trainer: Any, elapsed: float, written: list[str])
     test = history.final_test_acc
     train_acc = history.train_acc[-1] if history.train_acc else float("nan")
     best = f", best validation at iteration {history.best_iter} restored" if history.best_iter else ""
+    warned = f", {len(history.notes)} warning{'s' if len(history.notes) > 1 else ''} below" if history.notes else ""
     print(
-        f"done ({history.stop_reason}{best}): test acc {test:.4f}, train acc {train_acc:.4f} after {history.iterations} iterations | "
+        f"done ({history.stop_reason}{best}{warned}): test acc {test:.4f}, train acc {train_acc:.4f} after {history.iterations} iterations | "
         f"{elapsed:.1f} s in all (training {history.train_time:.1f} s at {history.iters_per_sec:.0f} it/s, "
         f"evaluation {history.eval_time:.1f} s{', alongside training' if trainer.eval_async else ''}) | "
         f"{trainer.backend}, {trainer.dtype_name}, seed {trainer.seed}"

@@ -132,7 +132,7 @@ def _read_stream(
         follow = available if exact else _count_rest(f)
         raise DataFileError(_length_message(name, dims, dtype, nbytes, follow, capped=not exact))
     out = np.empty(dims, dtype=dtype)  # owns its memory, so a read-only flag set later sticks
-    got = _read_into(f, memoryview(out.reshape(-1).view(np.uint8)), hasher)
+    got = _read_into(f, memoryview(out.reshape(-1).view(np.uint8)), hasher)  # type: ignore[arg-type]  # ndarray is a buffer
     if got < nbytes:
         raise DataFileError(_length_message(name, dims, dtype, nbytes, got))
     if not exact and f.read(1):

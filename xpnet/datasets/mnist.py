@@ -26,6 +26,7 @@ __all__ = [
     "MNIST_FILES",
     "MNIST_SHA256",
     "clear_cache",
+    "count_classes",
     "default_data_dir",
     "load_mnist",
     "load_mnist_uint8",
@@ -51,7 +52,6 @@ MNIST_SHA256: Mapping[str, str] = MappingProxyType(
     }
 )
 
-NUM_CLASSES = 10
 _REINSTALL = (
     "the vendored MNIST copy is damaged or modified: reinstall xpnet (pip install --force-reinstall xpnet)"
 )
@@ -119,6 +119,7 @@ def load_mnist(
     one_hot_label: bool = False,
     *,
     data_dir: str | os.PathLike[str] | None = None,
+    num_classes: int | None = None,
 ) -> tuple[Split, Split]:
     """Load MNIST (or any dataset in its format) as host NumPy arrays, as in the book.
 
@@ -131,13 +132,17 @@ def load_mnist(
     flatten : bool, default True
         Images of shape (N, H*W) (MNIST: (N, 784)); when False (N, 1, H, W).
     one_hot_label : bool, default False
-        Labels as float32 one-hot rows of shape (N, 10); when False, int64 of
-        shape (N,).
+        Labels as float32 one-hot rows of shape (N, K) (MNIST: K = 10); when
+        False, int64 of shape (N,).
     data_dir : str or os.PathLike, optional, keyword-only
         Directory with ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
         ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each raw or
-        ``.gz``), e.g. Fashion-MNIST. Default: the vendored MNIST copy, which is
-        verified against the published checksums once per process.
+        ``.gz``), e.g. EMNIST in this format. Default: the vendored MNIST copy,
+        which is verified against the published checksums once per process.
+    num_classes : int, optional, keyword-only
+        K, the number of classes: labels must lie in 0..K-1. Default: one more
+        than the largest label of both files (10 for MNIST, 47 for EMNIST
+        Balanced), so sets with more than 10 classes work.
 
     Returns
     -------
@@ -153,24 +158,27 @@ def load_mnist(
         ``data_dir`` is not a path.
     xpnet.errors.DataFileError
         The directory or a file is missing, a file is corrupt, the files
-        disagree (image sizes, image/label counts), a label is outside 0..9,
-        or the vendored copy fails its checksum. The message names the file.
+        disagree (image sizes, image/label counts), a label is negative or
+        not below ``num_classes``, or the vendored copy fails its checksum.
+        The message names the file.
     """
     for flag, value in (("normalize", normalize), ("flatten", flatten), ("one_hot_label", one_hot_label)):
         _check_flag(flag, value)
-    (x_train, t_train), (x_test, t_test) = _load_arrays(data_dir)
+    (x_train, t_train), (x_test, t_test), k = _load_arrays(data_dir, num_classes=num_classes)
     return (
-        (_images(x_train, normalize, flatten), _labels(t_train, one_hot_label)),
-        (_images(x_test, normalize, flatten), _labels(t_test, one_hot_label)),
+        (_images(x_train, normalize, flatten), _labels(t_train, one_hot_label, k)),
+        (_images(x_test, normalize, flatten), _labels(t_test, one_hot_label, k)),
     )
 
 
-def load_mnist_uint8(*, data_dir: str | os.PathLike[str] | None = None) -> tuple[Split, Split]:
+def load_mnist_uint8(
+    *, data_dir: str | os.PathLike[str] | None = None, num_classes: int | None = None
+) -> tuple[Split, Split]:
     """Load MNIST with the images kept as uint8, for loops that normalise on the device.
 
     Parameters
     ----------
-    data_dir : str or os.PathLike, optional, keyword-only
+    data_dir, num_classes : optional, keyword-only
         As in :func:`load_mnist`.
 
     Returns
@@ -184,7 +192,7 @@ def load_mnist_uint8(*, data_dir: str | os.PathLike[str] | None = None) -> tuple
     xpnet.errors.DataFileError
         As in :func:`load_mnist`.
     """
-    return load_mnist(normalize=False, flatten=True, one_hot_label=False, data_dir=data_dir)
+    return load_mnist(normalize=False, flatten=True, one_hot_label=False, data_dir=data_dir, num_classes=num_classes)
 
 
 def _check_flag(name: str, value: object) -> None:
@@ -207,9 +215,9 @@ def _check_dir(data_dir: object) -> Path:
     return directory
 
 
-def _find_file(directory: Path, name: str, *, vendored: bool) -> Path:
-    """Return ``directory/name``, or ``directory/name.gz`` when only that exists."""
-    for candidate in (directory / name, directory / f"{name}.gz"):
+def _find_file(directory: Path, name: str, *, vendored: bool, compressed: bool = False) -> Path:
+    """Return ``directory/name``, or ``directory/name.gz`` when only that exists (``compressed``: only the .gz)."""
+    for candidate in (directory / f"{name}.gz",) if compressed else (directory / name, directory / f"{name}.gz"):
         if candidate.exists():
             return candidate
     expected = ", ".join(MNIST_FILES)
@@ -258,11 +266,16 @@ def _verify(path: Path, name: str, entry: _Entry, *, vendored: bool) -> None:
     _VERIFIED[resolved] = entry.stamp
 
 
-def _load_arrays(data_dir: str | os.PathLike[str] | None) -> tuple[Split, Split]:
-    """Return the cached, validated read-only arrays (train, test) as stored in the files."""
+def _load_arrays(
+    data_dir: str | os.PathLike[str] | None, *, num_classes: int | None = None, compressed: bool = False
+) -> tuple[Split, Split, int]:
+    """Return the cached, validated read-only arrays (train, test) as stored in the files, and the number of classes.
+
+    ``compressed`` reads only the ``.gz`` files (whose published checksums a caller verified).
+    """
     vendored = data_dir is None
     directory = default_data_dir() if vendored else _check_dir(data_dir)
-    paths = [_find_file(directory, name, vendored=vendored) for name in MNIST_FILES]
+    paths = [_find_file(directory, name, vendored=vendored, compressed=compressed) for name in MNIST_FILES]
     entries = [_load_file(path, vendored=vendored) for path in paths]
     if vendored:
         for path, name, entry in zip(paths, MNIST_FILES, entries):
@@ -277,7 +290,32 @@ def _load_arrays(data_dir: str | os.PathLike[str] | None) -> tuple[Split, Split]
         )
     _check_labels(paths[1], t_train, paths[0], x_train)
     _check_labels(paths[3], t_test, paths[2], x_test)
-    return (x_train, t_train), (x_test, t_test)
+    k = count_classes(t_train, t_test) if num_classes is None else _check_num_classes(num_classes)
+    _check_classes(paths[1], t_train, k)
+    _check_classes(paths[3], t_test, k)
+    return (x_train, t_train), (x_test, t_test), k
+
+
+def count_classes(*labels: np.ndarray) -> int:
+    """One more than the largest label in ``labels`` (arrays of non-negative integer labels): K for labels 0..K-1."""
+    return max((int(t.max()) + 1 for t in labels if t.size), default=0)
+
+
+def _check_num_classes(num_classes: object) -> int:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    return int(num_classes)
+
+
+def _check_classes(path: Path, labels: np.ndarray, k: int) -> None:
+    """Labels must lie in 0..k-1."""
+    bad = np.flatnonzero(labels >= k)
+    if bad.size:
+        i = int(bad[0])
+        raise DataFileError(
+            f"{path}: label {int(labels[i])} at index {i} is outside 0..{k - 1} for num_classes={k} "
+            f"({bad.size} labels out of range)"
+        )
 
 
 def _size(images: np.ndarray) -> str:
@@ -296,20 +334,17 @@ def _check_images(path: Path, images: np.ndarray) -> None:
 
 
 def _check_labels(path: Path, labels: np.ndarray, images_path: Path, images: np.ndarray) -> None:
-    """Labels must be 1-D integers in 0..9, one per image."""
+    """Labels must be 1-D non-negative integers, one per image."""
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise DataFileError(f"{path}: expected 1-D integer labels, got {labels.ndim}-D {labels.dtype}")
     if labels.shape[0] != images.shape[0]:
         raise DataFileError(
             f"{images_path} has {images.shape[0]} images but {path} has {labels.shape[0]} labels"
         )
-    bad = np.flatnonzero((labels < 0) | (labels >= NUM_CLASSES))
+    bad = np.flatnonzero(labels < 0)
     if bad.size:
         i = int(bad[0])
-        raise DataFileError(
-            f"{path}: label {int(labels[i])} at index {i} is outside 0..{NUM_CLASSES - 1} "
-            f"({bad.size} labels out of range)"
-        )
+        raise DataFileError(f"{path}: label {int(labels[i])} at index {i} is negative ({bad.size} negative labels)")
 
 
 def _images(images: np.ndarray, normalize: bool, flatten: bool) -> np.ndarray:
@@ -323,8 +358,8 @@ def _images(images: np.ndarray, normalize: bool, flatten: bool) -> np.ndarray:
     return out
 
 
-def _labels(labels: np.ndarray, one_hot: bool) -> np.ndarray:
-    """Fresh int64 labels (N,), or float32 one-hot rows (N, 10)."""
+def _labels(labels: np.ndarray, one_hot: bool, k: int) -> np.ndarray:
+    """Fresh int64 labels (N,), or float32 one-hot rows (N, k)."""
     if one_hot:
-        return np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+        return np.eye(k, dtype=np.float32)[labels]
     return labels.astype(np.int64)

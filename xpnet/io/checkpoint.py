@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,13 +62,13 @@ def save(network: Any, path: str | os.PathLike, *, history: History | None = Non
         "version": VERSION,
         "network": {"class": type(network).__name__, **network.config},
         "backend": network.backend.name,
-        "device": str(network.backend.device),
+        "device": network.backend.device_name,
         "history": history.to_dict() if history is not None else None,
         "trainer_state": trainer_state,
     }
     arrays = {f"param/{k}": to_numpy(v) for k, v in network.params.items()}
     buf = io.BytesIO()
-    np.savez(buf, meta=np.asarray(json.dumps(meta)), **arrays)
+    np.savez(buf, meta=np.asarray(json.dumps(meta)), **arrays)  # type: ignore[arg-type]  # names, not allow_pickle
     try:
         atomic_write_bytes(path, buf.getvalue())
     except OSError as exc:
@@ -121,11 +120,15 @@ def load_checkpoint(path: str | os.PathLike, *, backend: Any = None, device: Any
     Parameters
     ----------
     backend, device : optional
-        Where to put the network; default: where it was saved, or NumPy (with a warning)
-        when that backend is not usable here.
+        Where to put the network. Default: the backend and device it was saved from, as
+        ``torch.load`` does; ``device`` alone picks another device of the saved backend,
+        ``backend`` alone that backend's default device.
 
     Raises
     ------
+    BackendError
+        The saved (or requested) backend or device is not usable here; the message says
+        why and how to load the network elsewhere (e.g. ``backend="numpy"``).
     CheckpointError
         Missing, unreadable or corrupt file; wrong format or version; parameters whose
         names, shapes or dtypes do not match the stored architecture.
@@ -138,14 +141,7 @@ def load_checkpoint(path: str | os.PathLike, *, backend: Any = None, device: Any
     if missing or config["class"] != "TwoLayerNet":
         raise CheckpointError(f"{path}: network description is incomplete or unknown (missing {missing}, class {config.get('class')!r})")
     params = _validated_params(path, config, contents)
-    if backend is None:
-        try:
-            be = get_backend(meta.get("backend", "numpy"), device if device is not None else None)
-        except (BackendError, ValueError) as exc:
-            warnings.warn(f"{path}: saved on {meta.get('backend')}, which is not usable here ({exc}); loading on NumPy", stacklevel=2)
-            be = get_backend("numpy")
-    else:
-        be = get_backend(backend, device)
+    be = _saved_or_requested_backend(path, meta, backend, device)
     net = TwoLayerNet(
         config["input_size"], config["hidden_size"], config["output_size"], config["weight_init_std"],
         activation=config["activation"], backend=be, dtype=config["dtype"], params=params,
@@ -154,8 +150,27 @@ def load_checkpoint(path: str | os.PathLike, *, backend: Any = None, device: Any
     return Checkpoint(net, history, meta.get("trainer_state"), meta)
 
 
+def _saved_or_requested_backend(path: Path, meta: dict[str, Any], backend: Any, device: Any) -> Any:
+    """The backend to load onto: the requested one, else the saved one (on the saved device unless ``device``)."""
+    if backend is not None:
+        return get_backend(backend, device)
+    saved, saved_device = str(meta.get("backend", "numpy")), meta.get("device")
+    device = saved_device if device is None else device
+    try:
+        return get_backend(saved, device)
+    except (BackendError, ValueError) as exc:
+        where = f"{saved} on {device}" if device is not None else saved
+        raise BackendError(
+            f"{path}: the network was saved from {where}, which is not usable here: {exc}; load it elsewhere, "
+            f"e.g. xpnet.load({str(path)!r}, backend='numpy') (or xpnet train --resume ... --backend numpy)"
+        ) from exc
+
+
 def load(path: str | os.PathLike, *, backend: Any = None, device: Any = None) -> Any:
-    """Load the network of a checkpoint (see :func:`load_checkpoint`); its history is ``net.history``."""
+    """Load the network of a checkpoint onto the backend and device it was saved from (see :func:`load_checkpoint`).
+
+    ``backend=`` and ``device=`` load it elsewhere; its history is ``net.history``.
+    """
     ckpt = load_checkpoint(path, backend=backend, device=device)
     ckpt.network.history = ckpt.history
     return ckpt.network

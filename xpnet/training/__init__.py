@@ -3,7 +3,9 @@ batch draws, evaluation points and the run's history."""
 
 from __future__ import annotations
 
+from .api import train
 from .history import EvalRecord, History
-from .trainer import Trainer, train
+from .progress import ProgressBar
+from .trainer import Trainer
 
-__all__ = ["EvalRecord", "History", "Trainer", "train"]
+__all__ = ["EvalRecord", "History", "ProgressBar", "Trainer", "train"]

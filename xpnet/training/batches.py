@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -31,10 +32,10 @@ class BatchDraws:
 
     def __init__(self, rng: np.random.Generator, n: int, batch: int, block: int) -> None:
         self.rng, self.n, self.batch, self.block = rng, n, batch, block
-        self._current: tuple[dict[str, Any], np.ndarray] | None = None  # (state before drawing, indices)
-        self._next: tuple[dict[str, Any], np.ndarray] | None = None
+        self._current: tuple[Mapping[str, Any], np.ndarray] | None = None  # (state before drawing, indices)
+        self._next: tuple[Mapping[str, Any], np.ndarray] | None = None
 
-    def _draw(self) -> tuple[dict[str, Any], np.ndarray]:
+    def _draw(self) -> tuple[Mapping[str, Any], np.ndarray]:
         state = self.rng.bit_generator.state
         return state, self.rng.integers(0, self.n, size=(self.block, self.batch))
 
@@ -52,7 +53,7 @@ class BatchDraws:
         """The block after the current one, when the run goes on past it."""
         return None if self._next is None else self._next[1]
 
-    def resume_state(self, iterations: int) -> dict[str, Any]:
+    def resume_state(self, iterations: int) -> Mapping[str, Any]:
         """The generator state a run resumed after ``iterations`` steps must start from."""
         if self._current is not None and iterations % self.block != 0:
             return self._current[0]  # stopped inside a block: draw it again
@@ -60,7 +61,7 @@ class BatchDraws:
             return self._next[0]  # drawn ahead but not started
         return self.rng.bit_generator.state
 
-    def restart(self, state: dict[str, Any]) -> None:
+    def restart(self, state: Mapping[str, Any]) -> None:
         """Continue from ``state`` (of :meth:`resume_state`), forgetting the blocks drawn so far."""
         self.rng.bit_generator.state = state
         self._current = self._next = None

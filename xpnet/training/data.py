@@ -78,7 +78,7 @@ class DeviceSet:
     def prepare(self) -> None:
         """Convert the images to the network's dtype now, if not yet done (thread-safe)."""
         with self._lock:
-            if self._x is None:
+            if self._x is None and self._u8 is not None:
                 self._convert(self._u8)
 
     def chunks(self, size: int) -> Iterator[tuple[int, int, Array]]:

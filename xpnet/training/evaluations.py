@@ -47,6 +47,10 @@ class Evaluations:
         else:
             self._queue.append((done, params, self._pool.submit(self._measure, params, True)))
 
+    def finished(self) -> bool:
+        """True when the oldest background evaluation has finished and waits to be taken (cheap: once per step)."""
+        return bool(self._queue) and isinstance(self._queue[0][2], Future) and self._queue[0][2].done()
+
     def ready(self, *, keep: int | None = None) -> list[tuple[int, dict[str, Any], Result]]:
         """Finished evaluations in submission order.
 

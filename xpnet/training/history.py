@@ -21,6 +21,16 @@ class EvalRecord:
     test_acc: float | None
     val_acc: float | None
 
+    def line(self) -> str:
+        """The point as one line: ``epoch   1.00 | iter    600 | train acc 0.9012 | test acc 0.9050 | loss 0.3456``."""
+        parts = [f"epoch {self.epoch:6.2f}", f"iter {self.iteration:6d}", f"train acc {self.train_acc:.4f}"]
+        if self.test_acc is not None:
+            parts.append(f"test acc {self.test_acc:.4f}")
+        if self.val_acc is not None:
+            parts.append(f"val acc {self.val_acc:.4f}")
+        parts.append(f"loss {self.loss:.4f}")
+        return " | ".join(parts)
+
 
 @dataclass
 class History:
@@ -77,6 +87,47 @@ class History:
         """Training steps per second of training time (evaluation excluded)."""
         return self.iterations / self.train_time if self.train_time > 0 else 0.0
 
+    def epoch_of(self, iteration: int) -> float:
+        """Epochs (passes over the training set) after ``iteration`` steps: ``iteration * batch_size / train_size``."""
+        batch, size = self.config.get("batch_size"), self.config.get("train_size")
+        if batch and size:
+            return iteration * batch / size
+        return iteration / (self.config.get("eval_every") or 1)
+
+    def mean_loss(self, start: int, stop: int) -> float:
+        """Mean mini-batch loss of iterations ``start + 1 .. stop`` (NaN when there are none)."""
+        values = self.train_loss[start:stop]
+        return sum(values) / len(values) if values else math.nan
+
+    def records(self) -> list[EvalRecord]:
+        """Every evaluation point: iteration, epoch, mean loss since the previous point, accuracies."""
+        out, previous = [], 0
+        for i, it in enumerate(self.eval_iters):
+            test = self.test_acc[i] if i < len(self.test_acc) else None
+            val = self.val_acc[i] if i < len(self.val_acc) else None
+            out.append(EvalRecord(it, self.epoch_of(it), self.mean_loss(previous, it), self.train_acc[i], test, val))
+            previous = it
+        return out
+
+    def table(self) -> dict[str, list[Any]]:
+        """The evaluation points as columns of equal length: ``pandas.DataFrame(history.table())`` is a table of them.
+
+        Columns: ``iteration``, ``epoch``, ``loss`` (mean since the previous point), ``train_acc``,
+        and ``test_acc`` / ``val_acc`` when the run had those sets.
+        """
+        records = self.records()
+        columns = ["iteration", "epoch", "loss", "train_acc"]
+        columns += [name for name, values in (("test_acc", self.test_acc), ("val_acc", self.val_acc)) if values]
+        return {name: [getattr(r, name) for r in records] for name in columns}
+
+    def to_pandas(self) -> Any:
+        """:meth:`table` as a ``pandas.DataFrame`` indexed by iteration (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("History.to_pandas needs pandas (pip install pandas); History.table() gives the same columns") from exc
+        return pd.DataFrame(self.table()).set_index("iteration")
+
     @property
     def final_test_acc(self) -> float | None:
         """Test accuracy at the last evaluation, or None."""
@@ -96,6 +147,20 @@ class History:
         kwargs = {k: v for k, v in data.items() if k in names}
         kwargs["train_loss"] = [float(x) for x in kwargs.get("train_loss", [])]
         return cls(**kwargs)
+
+    def __repr__(self) -> str:
+        parts = [f"iterations={self.iterations}", f"evaluations={len(self.eval_iters)}"]
+        if self.train_loss:
+            parts.append(f"loss {self.train_loss[0]:.4g} -> {self.mean_loss(max(0, self.iterations - 100), self.iterations):.4g}")
+        for name, values in (("train_acc", self.train_acc), ("test_acc", self.test_acc), ("val_acc", self.val_acc)):
+            if values:
+                parts.append(f"{name}={values[-1]:.4f}")
+        parts.append(f"stop_reason={self.stop_reason!r}")
+        if self.config.get("seed") is not None:
+            parts.append(f"seed={self.config['seed']}")
+        if self.notes:
+            parts.append(f"notes={len(self.notes)}")
+        return f"History({', '.join(parts)})"
 
     def to_json(self) -> str:
         """The history as JSON text (:meth:`to_dict`)."""

@@ -1,9 +1,11 @@
-"""Per-phase BLAS/OpenMP thread limits (threadpoolctl when installed, otherwise no-ops)."""
+"""Per-phase BLAS/OpenMP thread limits (threadpoolctl, a dependency: the speed design relies on it)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+
+from threadpoolctl import threadpool_limits
 
 
 @contextlib.contextmanager
@@ -11,14 +13,9 @@ def thread_limit(n: int | None) -> Iterator[None]:
     """Limit native thread pools (OpenBLAS, MKL, OpenMP) to ``n`` threads inside the block; None: no limit.
 
     Small training matmuls gain nothing from a second thread and slow down badly when the
-    machine is busy; large evaluation matmuls do gain. Without threadpoolctl this does nothing.
+    machine is busy; large evaluation matmuls do gain.
     """
     if n is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
         yield
         return
     with threadpool_limits(limits=n):

@@ -28,12 +28,14 @@ from .history import EvalRecord, History
 from .step import TrainStep
 from .threads import thread_limit
 
-__all__ = ["EvalRecord", "History", "Trainer", "train"]
+__all__ = ["EvalRecord", "History", "Trainer"]
 
 Array = Any
 
 #: Steps between two reads of the pending losses (divergence check, progress report).
 FLUSH_EVERY = 100
+#: The loss "grew" when the mean of a flushed block exceeds this many times the first step's loss.
+GROWTH = 1.5
 #: Evaluations queued on the background thread at most, so a slow one does not hold the training loop.
 MAX_IN_FLIGHT = 3
 
@@ -166,10 +168,11 @@ class Trainer:
         return {
             "network": self.network.config,
             "backend": self.backend.name,
-            "device": str(self.backend.device),
+            "device": self.backend.device_name,
             "batch_size": self.batch_size,
             "lr": getattr(self.optimizer, "lr", None),
             "seed": self.seed,
+            "network_seed": getattr(self.network, "seed", None),
             "eval_every": self.eval_every,
             "gradient": self.gradient,
             "val_split": self.val_split,
@@ -211,6 +214,7 @@ class Trainer:
         values = step.losses().tolist()
         first = len(self.history.train_loss)
         self.history.train_loss.extend(values)
+        self._check_growth(values, first)
         bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
         if bad:
             it = first + bad[0] + 1
@@ -221,12 +225,25 @@ class Trainer:
                 f"(learning rate {self._config()['lr']}); try a smaller learning rate, e.g. --lr 0.1"
             )
 
+    def _check_growth(self, values: list[float], first: int) -> None:
+        """Note (once) when the mean loss of the steps just read back exceeds 1.5 times the first step's loss."""
+        h = self.history
+        if not values or not h.train_loss or any("loss grew" in note for note in h.notes):
+            return
+        start, mean = h.train_loss[0], sum(values) / len(values)
+        if math.isfinite(mean) and mean > GROWTH * start:
+            h.notes.append(
+                f"the loss grew from {start:.4g} at iteration 1 to a mean of {mean:.4g} over iterations {first + 1}-"
+                f"{first + len(values)}; the learning rate ({self._config()['lr']}) is probably too large"
+            )
+
     def run(
         self,
         iters: int,
         *,
         on_progress: Callable[[int, float], None] | None = None,
         on_eval: Callable[[EvalRecord], None] | None = None,
+        progress_seconds: float | None = None,
     ) -> History:
         """Train until ``iters`` steps in total have been done (counting steps of a resumed run).
 
@@ -235,10 +252,14 @@ class Trainer:
         iters : int
             Total number of steps.
         on_progress : callable, optional
-            ``on_progress(steps_done, mean_recent_loss)`` every ``FLUSH_EVERY`` steps.
+            ``on_progress(steps_done, mean_recent_loss)`` every ``FLUSH_EVERY`` steps, at every
+            evaluation point, and when a background evaluation has finished.
         on_eval : callable, optional
-            ``on_eval(EvalRecord)`` for every evaluation point, in order (with ``eval_async``
-            up to one evaluation period after the point itself).
+            ``on_eval(EvalRecord)`` for every evaluation point, in order; with ``eval_async``,
+            at the first step after its evaluation has finished.
+        progress_seconds : float, optional
+            Also report after this many seconds without a report, so that a slow run's
+            progress bar moves (each report reads the pending losses back from the device).
 
         Raises
         ------
@@ -259,7 +280,7 @@ class Trainer:
             with warnings.catch_warnings(), thread_limit(self.train_threads):
                 # overflow in a diverging run is reported by the divergence check, not as warnings
                 warnings.simplefilter("ignore", RuntimeWarning)
-                self._loop(step, evals, iters, on_progress, on_eval)
+                self._loop(step, evals, iters, on_progress, on_eval, progress_seconds)
         except TrainingDiverged:
             self._deliver(evals.ready(keep=0), on_eval)
             raise
@@ -270,17 +291,19 @@ class Trainer:
         self._finish(iters)
         return self.history
 
-    def _loop(self, step: Any, evals: Evaluations, iters: int, on_progress: Any, on_eval: Any) -> None:
+    def _loop(self, step: Any, evals: Evaluations, iters: int, on_progress: Any, on_eval: Any, every_s: float | None) -> None:
         it, draws = self.history.iterations, self._draws
-        tic = time.perf_counter()
+        tic = reported = time.perf_counter()
         while it < iters and not self._stop:
             step(*draws.at(it, iters), draws.upcoming)
             it += 1
             at_eval = it % self.eval_every == 0 or it == iters
-            if not (at_eval or it % FLUSH_EVERY == 0):
+            due = every_s is not None and time.perf_counter() - reported >= every_s
+            if not (at_eval or it % FLUSH_EVERY == 0 or due or evals.finished()):
                 continue
             self._flush(step)
             self.history.train_time += time.perf_counter() - tic
+            reported = time.perf_counter()
             if on_progress is not None:
                 recent = self.history.train_loss[-FLUSH_EVERY:]
                 on_progress(it, sum(recent) / len(recent))
@@ -309,7 +332,7 @@ class Trainer:
             self.history.best_iter = self._best[1]
         k = self.network.output_size
         h = self.history
-        if h.train_acc and h.iterations >= self.eval_every and h.train_acc[-1] < 2.0 / k:
+        if h.train_acc and h.train_acc[-1] < 2.0 / k:  # from the first evaluation point on
             h.notes.append(
                 f"the network is not learning: train accuracy {h.train_acc[-1]:.3f} after {h.iterations} "
                 f"iterations, chance is {1 / k:.2f}; the learning rate may be too large or too small"
@@ -347,38 +370,16 @@ class Trainer:
                         stop = True
             h.eval_time += seconds
             if on_eval is not None:
-                since = h.train_loss[max(0, done - self.eval_every) : done]
-                on_eval(EvalRecord(done, done / self.eval_every, sum(since) / len(since), train_acc, test_acc, val_acc))
+                previous = h.eval_iters[-2] if len(h.eval_iters) > 1 else 0  # the loss since the last point
+                on_eval(EvalRecord(done, h.epoch_of(done), h.mean_loss(previous, done), train_acc, test_acc, val_acc))
         return stop
 
     def accuracy(self, data: DeviceSet, network: Any = None) -> float:
         """Accuracy of ``network`` (default: the trained one) on a device-resident set, in chunks (one host read)."""
         net = network if network is not None else self.network
-        total = None
+        total: Array = None
         with trusted():  # the set was checked once, at construction
             for lo, hi, x in data.chunks(self.eval_batch_size):
                 hits, _ = net.count_correct(x, data.t[lo:hi])
                 total = hits if total is None else total + hits
         return int(total) / data.n
-
-
-def train(
-    network: Any,
-    train_data: tuple[Any, Any],
-    test_data: tuple[Any, Any] | None = None,
-    *,
-    iters: int = 10_000,
-    on_progress: Callable[[int, float], None] | None = None,
-    on_eval: Callable[[EvalRecord], None] | None = None,
-    **settings: Any,
-) -> History:
-    """Train ``network`` with mini-batch SGD; see :class:`Trainer` for the settings.
-
-    The book's run is ``train(TwoLayerNet(784, 50, 10), (x_train, t_train), (x_test, t_test))``:
-    10,000 steps of batch 100 at lr 0.1, accuracies once per epoch (600 steps).
-
-    Returns
-    -------
-    History
-    """
-    return Trainer(network, train_data, test_data, **settings).run(iters, on_progress=on_progress, on_eval=on_eval)
