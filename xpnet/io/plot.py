@@ -6,12 +6,15 @@ never opens a window, never needs a display and never changes matplotlib's globa
 
 from __future__ import annotations
 
+import io
 import os
+from pathlib import Path
 from typing import Any
 
 from ..training.history import History
+from .atomic import atomic_write_bytes
 
-__all__ = ["matplotlib_available", "plot_history"]
+__all__ = ["matplotlib_available", "plot_format", "plot_history", "plot_path"]
 
 _MISSING = "plotting needs matplotlib, which is not installed: pip install 'xpnet[plot]' (or pip install matplotlib)"
 
@@ -23,6 +26,33 @@ def matplotlib_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def plot_path(path: str | os.PathLike) -> Path:
+    """Where a plot asked for as ``path`` is written: ``path`` itself, with ``.png`` added when it has no suffix."""
+    path = Path(path)
+    return path if path.suffix else path.with_name(path.name + ".png")
+
+
+def plot_format(path: str | os.PathLike) -> str:
+    """The image format of ``path`` from its suffix (``png``, ``pdf``, ``svg`` ...), checked against matplotlib's formats.
+
+    Raises
+    ------
+    ValueError
+        The suffix names no format matplotlib can write (the message lists them).
+    ImportError
+        matplotlib is not installed.
+    """
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError as exc:
+        raise ImportError(_MISSING) from exc
+    fmt = Path(path).suffix.lower().lstrip(".")
+    known = FigureCanvasBase.get_supported_filetypes()
+    if fmt not in known:
+        raise ValueError(f"{os.fspath(path)}: unknown plot format {fmt!r}; use one of {', '.join('.' + k for k in sorted(known))}")
+    return fmt
 
 
 def _smooth(values: list[float], window: int) -> list[float]:
@@ -37,19 +67,26 @@ def _smooth(values: list[float], window: int) -> list[float]:
 
 
 def plot_history(history: History, path: str | os.PathLike, *, title: str | None = None) -> None:
-    """Write a PNG with the training loss per iteration and the accuracies per epoch.
+    """Write a figure with the training loss per iteration and the accuracies per epoch, atomically.
 
     Parameters
     ----------
     history : History
     path : str or PathLike
-        Output file (PNG).
+        Output file; its suffix picks the format (``.png``, ``.pdf``, ``.svg`` ...); none means PNG
+        (written to ``path`` with ``.png`` added, see :func:`plot_path`).
 
     Raises
     ------
     ImportError
         matplotlib is not installed (the message says how to install it).
+    ValueError
+        Unknown format.
+    OSError
+        The file cannot be written (the previous one, if any, is left as it was).
     """
+    path = plot_path(path)
+    fmt = plot_format(path)
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -79,4 +116,6 @@ def plot_history(history: History, path: str | os.PathLike, *, title: str | None
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(os.fspath(path), dpi=100)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=100)
+    atomic_write_bytes(path, buf.getvalue())
