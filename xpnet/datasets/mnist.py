@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from math import prod
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -26,6 +26,7 @@ __all__ = [
     "MNIST_FILES",
     "MNIST_SHA256",
     "clear_cache",
+    "dataset_identity",
     "default_data_dir",
     "load_mnist",
     "load_mnist_uint8",
@@ -187,6 +188,43 @@ def load_mnist_uint8(*, data_dir: str | os.PathLike[str] | None = None) -> tuple
     return load_mnist(normalize=False, flatten=True, one_hot_label=False, data_dir=data_dir)
 
 
+def dataset_identity(data_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """What identifies a data set: where it comes from, its sizes and fingerprints of its content.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike, optional
+        As in :func:`load_mnist`; the vendored MNIST when omitted.
+
+    Returns
+    -------
+    dict
+        ``source`` (``"embedded MNIST"`` or the resolved directory), ``dir`` (None for the
+        embedded set, else the resolved directory), ``train_size``, ``test_size``,
+        ``image_shape`` (list of int), and ``train_sha256`` / ``test_sha256``: sha256 over the
+        sha256 sums of the uncompressed images and labels files (raw and ``.gz`` copies of
+        one file give the same value). Files already loaded are not read again.
+
+    Raises
+    ------
+    xpnet.errors.DataFileError
+        As in :func:`load_mnist`.
+    """
+    (x_train, _), (x_test, _) = _load_arrays(data_dir)
+    base = default_data_dir() if data_dir is None else _check_dir(data_dir).resolve()
+    directory = None if data_dir is None else str(base)
+    sums = [_load_file(_find_file(base, name, vendored=data_dir is None), vendored=data_dir is None).sha256 for name in MNIST_FILES]
+    return {
+        "source": "embedded MNIST" if directory is None else directory,
+        "dir": directory,
+        "train_size": int(x_train.shape[0]),
+        "test_size": int(x_test.shape[0]),
+        "image_shape": [int(d) for d in x_train.shape[1:]],
+        "train_sha256": hashlib.sha256(f"{sums[0]}:{sums[1]}".encode()).hexdigest(),
+        "test_sha256": hashlib.sha256(f"{sums[2]}:{sums[3]}".encode()).hexdigest(),
+    }
+
+
 def _check_flag(name: str, value: object) -> None:
     """Reject non-bool flags, e.g. a directory passed positionally as ``normalize``."""
     if isinstance(value, (bool, np.bool_)):
@@ -208,10 +246,21 @@ def _check_dir(data_dir: object) -> Path:
 
 
 def _find_file(directory: Path, name: str, *, vendored: bool) -> Path:
-    """Return ``directory/name``, or ``directory/name.gz`` when only that exists."""
-    for candidate in (directory / name, directory / f"{name}.gz"):
-        if candidate.exists():
-            return candidate
+    """Return ``directory/name``, or ``directory/name.gz`` when only that exists.
+
+    When both exist they must hold the same content (compared after decompression), or
+    neither is used: which one is the data set would be a guess.
+    """
+    found = [c for c in (directory / name, directory / f"{name}.gz") if c.exists() or c.is_symlink()]
+    if len(found) == 2:
+        raw, packed = (_load_file(c, vendored=vendored) for c in found)
+        if raw.sha256 != packed.sha256:
+            raise DataFileError(
+                f"{found[0]} and {found[1]} both exist with different content "
+                f"({_describe_entry(raw)} vs {_describe_entry(packed)}); remove the one that is not your data set"
+            )
+    if found:
+        return found[0]
     expected = ", ".join(MNIST_FILES)
     fix = f"; {_REINSTALL}" if vendored else ""
     raise DataFileError(
@@ -220,11 +269,18 @@ def _find_file(directory: Path, name: str, *, vendored: bool) -> Path:
     )
 
 
+def _describe_entry(entry: _Entry) -> str:
+    """Shape and the start of the content hash, for messages."""
+    return f"{'x'.join(map(str, entry.array.shape))}, sha256 {entry.sha256[:12]}"
+
+
 def _load_file(path: Path, *, vendored: bool) -> _Entry:
     """Decode ``path`` through the cache; its array is read-only."""
     try:
         resolved = path.resolve()
         st = resolved.stat()
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: no such file (a symbolic link to a missing file?)") from None
     except OSError as exc:
         raise DataFileError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
     stamp = (st.st_mtime_ns, st.st_size)
@@ -286,13 +342,15 @@ def _size(images: np.ndarray) -> str:
 
 
 def _check_images(path: Path, images: np.ndarray) -> None:
-    """Images must be a 3-D uint8 array (N, H, W)."""
+    """Images must be a non-empty 3-D uint8 array (N, H, W)."""
+    shape = "x".join(map(str, images.shape))
     if images.ndim != 3 or images.dtype != np.uint8:
-        shape = "x".join(map(str, images.shape))
         raise DataFileError(
             f"{path}: expected 3-D uint8 images (N, H, W), "
             f"got {images.ndim}-D {images.dtype} of shape {shape}"
         )
+    if images.size == 0:
+        raise DataFileError(f"{path}: holds no images (shape {shape}); a data set needs at least one image of at least one pixel")
 
 
 def _check_labels(path: Path, labels: np.ndarray, images_path: Path, images: np.ndarray) -> None:
