@@ -58,14 +58,14 @@ def test_resume_continues_to_the_same_parameters(tmp_path, capsys):
     for key in na.params:
         np.testing.assert_array_equal(to_np(na.params[key]), to_np(nb.params[key]))
     assert main(["train", "--resume", str(b), "--lr", "0.5"]) == 2
-    assert "differs from the resumed checkpoint" in capsys.readouterr().err
+    assert "--lr 0.5 differs from the run's lr 0.1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["train", "--backend", "tensorflow"], "unknown backend 'tensorflow'"),
-        (["train", "--iters", "ten"], "expected a non-negative integer"),
+        (["train", "--iters", "ten"], "expected a positive integer"),
         (["train", "--lr", "-0.1"], "expected a positive finite number"),
         (["train", "--batch-size", "0"], "expected a positive integer"),
         (["train", "--val-split", "1.5"], "expected a number in [0, 1)"),
@@ -114,7 +114,7 @@ def test_ctrl_c_saves_and_exits_130(tmp_path):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert "interrupted at iteration" in err and "--resume" in err
+    assert "interrupted by SIGINT at iteration" in err and "--resume" in err
     assert xpnet.load(ckpt).history.stop_reason == "interrupted"
     assert json.loads(hist.read_text())["iterations"] > 0
 

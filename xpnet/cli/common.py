@@ -8,9 +8,15 @@ from typing import Any
 
 from ..backends import Backend, get_backend
 
-__all__ = ["EXIT_USAGE", "OneLineParser", "UsageError", "backend_from_args", "fraction", "non_negative_int", "positive_float", "positive_int"]
+__all__ = [
+    "EXIT_FAILURE", "EXIT_USAGE", "OneLineParser", "UsageError", "backend_for", "backend_from_args", "fraction", "load_data",
+    "non_negative_int", "positive_float", "positive_int",
+]
 
+#: A mistake of the user: the command line, a file or a directory it names.
 EXIT_USAGE = 2
+#: A failure of the run itself (divergence, an output that could not be written, no memory).
+EXIT_FAILURE = 1
 
 
 class UsageError(Exception):
@@ -51,11 +57,34 @@ def backend_from_args(args: argparse.Namespace, dtype: str | None = None) -> Bac
 
     float64 on JAX switches on JAX's 64-bit mode for this process, as the command owns it.
     """
-    if args.backend == "jax" and dtype == "float64":
-        import jax
+    return backend_for(args.backend, args.device, dtype)
 
-        jax.config.update("jax_enable_x64", True)
+
+def backend_for(name: str, device: str | None, dtype: str | None = None) -> Backend:
+    """Backend ``name`` on ``device`` for a network of ``dtype`` (bad names become a UsageError).
+
+    float64 on JAX switches on JAX's 64-bit mode for this process, as the command owns it.
+    """
+    if name == "jax" and dtype == "float64":
+        try:
+            import jax
+        except ImportError:
+            pass  # get_backend says how to install it
+        else:
+            jax.config.update("jax_enable_x64", True)
     try:
-        return get_backend(args.backend, args.device)
-    except ValueError as exc:
+        return get_backend(name, device)
+    except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from exc
+
+
+def load_data(data_dir: str | None) -> tuple[tuple[Any, Any], tuple[Any, Any], dict[str, Any]]:
+    """Training and test sets (uint8 images (N, D), int64 labels) and the data set's identity, checked before anything is built.
+
+    The loader refuses empty sets, mismatched files and labels outside 0..9 (DataFileError, naming
+    the file), so nothing sized by the data is allocated for data that is not there.
+    """
+    from ..datasets import dataset_identity, load_mnist_uint8
+
+    (x_train, t_train), (x_test, t_test) = load_mnist_uint8(data_dir=data_dir)
+    return (x_train, t_train), (x_test, t_test), dataset_identity(data_dir=data_dir)

@@ -1,57 +1,26 @@
-"""``xpnet train``: the book's MNIST run from the command line, with progress, outputs and resume."""
+"""``xpnet train``: the book's MNIST run from the command line, with progress, outputs, signals and resume."""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import TrainingDiverged
+from ..errors import BackendError, CheckpointError, DataFileError, TrainingDiverged
 from ..training.history import EvalRecord, History
-from .common import UsageError, backend_from_args
+from .common import EXIT_FAILURE, UsageError, backend_for, load_data
+from .outputs import check_not_inputs, check_outputs, resume_hint, write_outputs
+from .resume import check_data, fresh_settings, resumed_settings, run_record
 
-EXIT_DIVERGED = 1
-EXIT_INTERRUPTED = 130
+__all__ = ["run_train"]
 
-DEFAULTS = {
-    "iters": 10_000, "batch_size": 100, "lr": 0.1, "hidden_size": 50, "activation": "relu",
-    "weight_init_std": 0.01, "eval_every": None, "val_split": 0.0, "patience": None,
-    "gradient": "backprop", "seed": None, "dtype": "float32",
-}
-# options a resumed run takes from its checkpoint: trainer settings, and the network's own
-RESUMED = {"batch_size", "lr", "seed", "eval_every", "val_split", "patience", "gradient"}
-NETWORK_OPTIONS = {"hidden_size", "activation", "dtype", "weight_init_std"}
-
-
-def _check_output_paths(args: argparse.Namespace) -> None:
-    for option in ("save", "history", "plot"):
-        value = getattr(args, option)
-        if value is not None and not Path(value).resolve().parent.is_dir():
-            raise UsageError(f"--{option} {value}: directory {Path(value).resolve().parent} does not exist")
-    if args.plot is not None:
-        from ..io.plot import matplotlib_available
-
-        if not matplotlib_available():
-            raise UsageError("--plot needs matplotlib, which is not installed: pip install 'xpnet[plot]'")
-
-
-def _settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
-    """Option values: explicit ones, else the checkpoint's (when resuming), else the defaults."""
-    out = {}
-    for key, default in DEFAULTS.items():
-        given = getattr(args, key)
-        if saved is not None and key in RESUMED | NETWORK_OPTIONS:
-            stored = saved["network"].get(key) if key in NETWORK_OPTIONS else saved.get(key)
-            if given is not None and stored is not None and given != stored:
-                option = "--" + key.replace("_", "-")
-                raise UsageError(f"{option} {given} differs from the resumed checkpoint's {stored} ({args.resume})")
-            if given is None:
-                given = stored
-        out[key] = default if given is None else given
-    return out
+EXIT_DIVERGED = EXIT_FAILURE
+#: Signals that stop a run after the current step (and save it): Ctrl-C, ``kill``/``timeout``/schedulers, a closed terminal.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class _Reporter:
@@ -97,113 +66,153 @@ class _Reporter:
             self.bar.close()
 
 
-def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
-    """Network, trainer and settings for this invocation (fresh or resumed)."""
-    from ..datasets import load_mnist_uint8
+class _StopOnSignal:
+    """While active, SIGINT, SIGTERM and SIGHUP ask the trainer to stop after the current step; a second one stops at once.
+
+    ``signum`` is the first signal received (None if none). Outside the main thread, where Python
+    cannot install handlers, signals keep their default actions.
+    """
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer = trainer
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:  # the second signal: stop now
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+            signal.raise_signal(signum)
+            return
+        self.signum = signum
+        self.trainer.request_stop()
+
+    def __enter__(self) -> "_StopOnSignal":
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+    """Network, trainer, settings and run record for this invocation (fresh or resumed); data checked before building."""
     from ..io.checkpoint import load_checkpoint
     from ..nets import TwoLayerNet
     from ..training import Trainer
 
-    be = backend_from_args(args, args.dtype)
-    ckpt = None
-    saved = None
+    ckpt, recorded, state = None, {}, {}
     if args.resume is not None:
-        ckpt = load_checkpoint(args.resume, backend=be.name, device=args.device)
-        if not ckpt.trainer_state or not ckpt.history:
-            raise UsageError(f"--resume {args.resume}: the checkpoint holds no training state (it was not written by xpnet train)")
-        saved = {**ckpt.history.config, "network": ckpt.network.config}
-    s = _settings(args, saved)
-    (x_train, t_train), (x_test, t_test) = load_mnist_uint8(data_dir=args.data_dir)
+        ckpt = load_checkpoint(args.resume, backend="numpy")
+        recorded, state = ckpt.run or {}, ckpt.trainer_state or {}
+        if not state or ckpt.history is None or not recorded:
+            raise UsageError(f"--resume {args.resume}: the checkpoint holds no run to continue (it was not written by xpnet train)")
+        s = resumed_settings(args, recorded, args.resume, len(state["history"].get("train_loss", [])))
+    else:
+        s = fresh_settings(args)
+    try:
+        be = backend_for(s["backend"], s["device"], s["dtype"])
+    except (UsageError, BackendError) as exc:
+        if ckpt is None or args.backend is not None:
+            raise
+        device = f", device {s['device']}" if s["device"] else ""
+        raise UsageError(f"--resume {args.resume}: the run was on {s['backend']}{device}, which is not usable here ({exc}); "
+                         "pass --backend (and --device) to continue it elsewhere") from None
+    try:
+        (x_train, t_train), (x_test, t_test), identity = load_data(s["data_dir"])
+    except DataFileError as exc:
+        if ckpt is None or args.data_dir is not None:
+            raise
+        raise UsageError(f"--resume {args.resume}: the run's data set cannot be read ({exc}); pass --data-dir") from None
+    check_not_inputs(args, _data_files(s["data_dir"]))
     width = int(x_train.shape[1])
     if ckpt is not None:
-        net = ckpt.network
-        if net.input_size != width:
-            raise UsageError(f"--resume {args.resume}: the network expects {net.input_size} inputs, the data has {width}")
+        check_data(recorded, identity, args.resume)
+        if ckpt.network.input_size != width:
+            raise UsageError(f"--resume {args.resume}: the network expects {ckpt.network.input_size} inputs, the data has {width}")
+        try:
+            net = ckpt.network.to(be.name, be.device)
+        except (TypeError, ValueError) as exc:  # e.g. float64 on a device without float64
+            raise UsageError(f"--resume {args.resume}: {exc}") from exc
     else:
         try:
             net = TwoLayerNet(width, s["hidden_size"], 10, s["weight_init_std"], activation=s["activation"],
                               backend=be, dtype=s["dtype"], seed=s["seed"])
-        except TypeError as exc:  # e.g. float64 on JAX without 64-bit mode
+        except TypeError as exc:  # e.g. float64 on a device without float64
             raise UsageError(str(exc)) from exc
     try:
         trainer = Trainer(net, (x_train, t_train), (x_test, t_test), batch_size=s["batch_size"], lr=s["lr"],
                           seed=s["seed"], eval_every=s["eval_every"], gradient=s["gradient"], val_split=s["val_split"],
-                          patience=s["patience"], train_threads=args.threads or 1,
-                          eval_threads=args.eval_threads)
+                          patience=s["patience"], train_threads=args.threads or 1, eval_threads=args.eval_threads)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if ckpt is not None:
-        trainer.load_state(ckpt.trainer_state)
-    return net, trainer, s
+        try:
+            trainer.load_state(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{args.resume}: corrupt trainer state: {exc}") from exc
+    return net, trainer, s, run_record(s, be.name, trainer, identity)
 
 
-def _write_outputs(args: argparse.Namespace, trainer: Any, history: History, *, save: bool) -> list[str]:
-    from ..io.atomic import atomic_write_bytes
-    from ..io.checkpoint import save as save_checkpoint
-    from ..io.plot import plot_history
+def _data_files(data_dir: str | None) -> list[Path]:
+    """The files a data set may be read from (raw or ``.gz``), which no output may replace."""
+    from ..datasets import MNIST_FILES, default_data_dir
 
-    written = []
-    if save and args.save:
-        save_checkpoint(trainer.network, args.save, history=history, trainer_state=trainer.state())
-        written.append(f"checkpoint {args.save}")
-    if args.history:
-        atomic_write_bytes(args.history, history.to_json().encode())
-        written.append(f"history {args.history}")
-    if args.plot and history.iterations:
-        plot_history(history, args.plot, title=f"TwoLayerNet on MNIST ({trainer.backend}, {trainer.dtype_name})")
-        written.append(f"plot {args.plot}")
-    return written
+    directory = default_data_dir() if data_dir is None else Path(data_dir)
+    return [directory / f"{name}{suffix}" for name in MNIST_FILES for suffix in ("", ".gz")]
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Run ``xpnet train``; returns the exit status (0 done, 1 diverged, 2 usage error, 130 interrupted)."""
+    """Run ``xpnet train``; returns the exit status (0 done, 1 diverged or an output failed, 2 usage error, 128+N stopped by signal N)."""
     tic = time.perf_counter()
-    _check_output_paths(args)
-    net, trainer, s = _build(args)
-    iters = s["iters"]
-    start = trainer.history.iterations
-    if iters < start:
-        raise UsageError(f"--iters {iters} is below the {start} iterations the resumed run has done already")
+    check_outputs(args)
+    net, trainer, s, run = _build(args)
+    iters, start = s["iters"], trainer.history.iterations
     rep = _Reporter(iters, start, args.quiet)
     rep.line(
         f"training TwoLayerNet({net.input_size}, {net.hidden_size}, {net.output_size}, {net.activation}) on {trainer.backend}, "
         f"{trainer.dtype_name}: {trainer.train_set.n} train / {trainer.test.n} test images, batch {trainer.batch_size}, "
         f"lr {s['lr']}, {iters} iterations{f' from {start}' if start else ''}, seed {trainer.seed}"
     )
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
-        trainer.request_stop()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        history = trainer.run(iters, on_progress=rep.progress, on_eval=rep.evaluation)
-    except TrainingDiverged as exc:
-        rep.close()
-        written = _write_outputs(args, trainer, trainer.history, save=False)
-        kept = f"; {args.save} was not overwritten" if args.save else ""
-        print(f"xpnet train: {exc}{kept}" + (f"; wrote {', '.join(written)}" if written else ""), file=sys.stderr)
-        return EXIT_DIVERGED
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        rep.close()
-    written = _write_outputs(args, trainer, history, save=True)
+    with _StopOnSignal(trainer) as stopper:
+        try:
+            history = trainer.run(iters, on_progress=rep.progress, on_eval=rep.evaluation)
+        except TrainingDiverged as exc:
+            rep.close()
+            written, failed = write_outputs(args, trainer, trainer.history, run, save=False)
+            kept = f"; {args.save} was not overwritten" if args.save else ""
+            print(f"xpnet train: {exc}{kept}" + _report(written, failed), file=sys.stderr)
+            return EXIT_DIVERGED
+        finally:
+            rep.close()
+        written, failed = write_outputs(args, trainer, history, run, save=True)
     if history.stop_reason == "interrupted":
-        hint = f"; resume with: xpnet train --resume {args.save}" if args.save else ""
-        print(f"xpnet train: interrupted at iteration {history.iterations}"
-              + (f"; wrote {', '.join(written)}" if written else "") + hint, file=sys.stderr)
-        return EXIT_INTERRUPTED
+        name = signal.Signals(stopper.signum).name if stopper.signum is not None else "a stop request"
+        hint = f"; resume with: {resume_hint(args)}" if args.save and not failed else ""
+        print(f"xpnet train: interrupted by {name} at iteration {history.iterations}" + _report(written, failed) + hint,
+              file=sys.stderr)
+        return EXIT_FAILURE if failed else 128 + (stopper.signum or signal.SIGINT)
     _summary(history, trainer, time.perf_counter() - tic, written)
+    if failed:
+        print(f"xpnet train: trained, but {'; '.join(failed)}", file=sys.stderr)
+        return EXIT_FAILURE
     return 0
+
+
+def _report(written: list[str], failed: list[str]) -> str:
+    """``; wrote ...; but ...`` for the one-line messages."""
+    return (f"; wrote {', '.join(written)}" if written else "") + (f"; but {'; '.join(failed)}" if failed else "")
 
 
 def _summary(history: History, trainer: Any, elapsed: float, written: list[str]) -> None:
     test = history.final_test_acc
-    train_acc = history.train_acc[-1] if history.train_acc else float("nan")
+    train_acc = history.train_acc[-1] if history.train_acc else None
     best = f", best validation at iteration {history.best_iter} restored" if history.best_iter else ""
     print(
-        f"done ({history.stop_reason}{best}): test acc {test:.4f}, train acc {train_acc:.4f} after {history.iterations} iterations | "
-        f"{elapsed:.1f} s in all (training {history.train_time:.1f} s at {history.iters_per_sec:.0f} it/s, "
+        f"done ({history.stop_reason}{best}): test acc {_acc(test)}, train acc {_acc(train_acc)} after {history.iterations} "
+        f"iterations | {elapsed:.1f} s in all (training {history.train_time:.1f} s at {history.iters_per_sec:.0f} it/s, "
         f"evaluation {history.eval_time:.1f} s{', alongside training' if trainer.eval_async else ''}) | "
         f"{trainer.backend}, {trainer.dtype_name}, seed {trainer.seed}"
     )
@@ -211,3 +220,7 @@ def _summary(history: History, trainer: Any, elapsed: float, written: list[str])
         print(f"warning: {note}", file=sys.stderr)
     if written:
         print(f"wrote {', '.join(written)}")
+
+
+def _acc(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
