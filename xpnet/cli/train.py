@@ -108,7 +108,8 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str
         ckpt = load_checkpoint(args.resume, backend="numpy")
         recorded, state = ckpt.run or {}, ckpt.trainer_state or {}
         if not state or ckpt.history is None or not recorded:
-            raise UsageError(f"--resume {args.resume}: the checkpoint holds no run to continue (it was not written by xpnet train)")
+            raise UsageError(f"--resume {args.resume}: the checkpoint holds no run to continue (no run record: it was written by "
+                             "xpnet.save or by an older xpnet train); load it with xpnet.load, or start a new run")
         s = resumed_settings(args, recorded, args.resume, len(state["history"].get("train_loss", [])))
     else:
         s = fresh_settings(args)
@@ -151,8 +152,8 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str
     if ckpt is not None:
         try:
             trainer.load_state(state)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{args.resume}: corrupt trainer state: {exc}") from exc
+        except Exception as exc:  # the generator state is NumPy's to judge; any refusal means a corrupt file
+            raise CheckpointError(f"{args.resume}: corrupt trainer state: {type(exc).__name__}: {exc}") from exc
     return net, trainer, s, run_record(s, be.name, trainer, identity)
 
 
