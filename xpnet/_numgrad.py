@@ -24,8 +24,7 @@ _STACK_ELEMENTS = 1 << 22
 
 def mean_losses(scores: Array, onehot: Array) -> Array:
     """Softmax cross-entropy of ``scores`` (..., N, K) against one-hot ``onehot`` (N, K), mean over N: shape (...)."""
-    xp = compat.namespace_of(scores)
-    return xp.mean(softmax_cross_entropy(scores, onehot)[1], axis=-1)
+    return softmax_cross_entropy(scores, onehot)[1]
 
 
 def _forward_stack(layers: list, a: Array) -> Array:

@@ -120,7 +120,7 @@ def softmax(x: Array) -> Array:
 
 
 def softmax_cross_entropy(x: Array, t: Array) -> tuple[Array, Array]:
-    """Softmax of scores ``x`` and its exact cross-entropy against one-hot ``t``, per sample.
+    """Softmax of scores ``x`` and its exact cross-entropy against one-hot ``t``, the mean over the batch.
 
     The one softmax cross-entropy of xpnet: :class:`~xpnet.layers.SoftmaxWithLoss` and the
     networks' batched numerical gradient use it. Computed through :func:`log_softmax`, so
@@ -137,12 +137,12 @@ def softmax_cross_entropy(x: Array, t: Array) -> tuple[Array, Array]:
     -------
     y : array, shape (..., N, K)
         ``softmax(x)``.
-    losses : array, shape (..., N)
-        ``-sum(t * log(y), axis=-1)``.
+    loss : array, shape (...), ``x``'s dtype
+        ``-sum(t * log(y)) / N`` over each batch: a 0-d array for 2-D ``x``.
     """
     log_y = log_softmax(x)
     xp = compat.namespace_of(log_y)
-    return xp.exp(log_y), -xp.sum(t * log_y, axis=-1)
+    return xp.exp(log_y), xp.sum(t * log_y, axis=(-2, -1)) * (-1.0 / x.shape[-2])
 
 
 def mean_squared_error(y: Array, t: Array) -> Array:

@@ -244,10 +244,9 @@ class SoftmaxWithLoss:
         -------
         0-d array of ``x``'s dtype
         """
-        xp, x2, self.t = checks.scores_and_targets(x, t, f"{self.name}.forward", validate=validate)
+        _, x2, self.t = checks.scores_and_targets(x, t, f"{self.name}.forward", validate=validate)
         self._x_shape = tuple(x.shape)
-        self.y, losses = softmax_cross_entropy(x2, self.t)
-        self.loss = xp.sum(losses) / x2.shape[0]
+        self.y, self.loss = softmax_cross_entropy(x2, self.t)
         return self.loss
 
     def backward(self, dout: Any = 1) -> Array:

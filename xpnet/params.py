@@ -19,7 +19,9 @@ class Params(MutableMapping):
     on every backend (there is no second copy to go stale). Assigning an array of another
     backend or dtype (TypeError), of another shape or on another device (ValueError), or a
     key the network does not have (KeyError), raises at once with a message naming the
-    network, the key and both values; keys cannot be deleted.
+    network, the key and both values; keys cannot be deleted. Inside
+    :func:`xpnet._array.checks.trusted` (a training step, maybe traced by a compiler) a
+    replacement of an existing key is stored unchecked.
     """
 
     def __init__(self, owner: str, arrays: Mapping[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import types
 from typing import Any
 
 import array_api_compat
@@ -25,16 +26,35 @@ Array = Any
 
 
 def _fast_numpy() -> Any:
-    """NumPy itself where it implements the standard (2.1+, fewer wrapper layers), else the compat wrapper."""
+    """NumPy's namespace for xpnet: NumPy itself where it implements the standard (2.1+), else the compat wrapper.
+
+    Its reductions go straight to the ufuncs' ``reduce`` (what ``np.sum`` and ``np.max`` call after
+    a Python-level dispatch that costs more than the work at a training step's sizes): the one
+    operation xpnet overrides for a backend. Everything else is the module's own.
+    """
     major, minor = (int(p) for p in np.__version__.split(".")[:2])
-    return np if (major, minor) >= (2, 1) else importlib.import_module("array_api_compat.numpy")
+    base = np if (major, minor) >= (2, 1) else importlib.import_module("array_api_compat.numpy")
+    fast = types.ModuleType("numpy", "NumPy for xpnet: the standard namespace, reductions through ufunc.reduce.")
+    own = {"__name__", "__doc__", "__spec__", "__loader__", "__package__", "__path__", "__file__", "__getattr__", "__dir__"}
+    vars(fast).update({k: v for k, v in vars(base).items() if k not in own})
+
+    def sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+        if dtype is None and x.dtype.kind in "biu":
+            return base.sum(x, axis=axis, keepdims=keepdims)  # the standard's integer promotion
+        return np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def max(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+
+    fast.sum, fast.max = sum, max
+    return fast
 
 
 #: The namespace xpnet uses for NumPy arrays.
 NUMPY = _fast_numpy()
 _NUMPY_COMPAT = importlib.import_module("array_api_compat.numpy")
 #: Namespace of each array type seen so far (a type never changes library).
-_BY_TYPE: dict[type, Any] = {np.ndarray: NUMPY, np.generic: NUMPY}
+_BY_TYPE: dict[type, Any] = {np.ndarray: NUMPY}
 
 
 def is_array(x: object) -> bool:
@@ -53,7 +73,7 @@ def namespace_of(x: Array) -> Any:
     xp = _BY_TYPE.get(type(x))
     if xp is None:
         xp = array_api_compat.array_namespace(x)
-        xp = NUMPY if xp is _NUMPY_COMPAT else xp
+        xp = NUMPY if xp is _NUMPY_COMPAT or xp is np else xp
         _BY_TYPE[type(x)] = xp
     return xp
 
@@ -92,7 +112,7 @@ def namespace(*arrays: Array | None, where: str | None = None) -> Any:
                     f"{prefix}arrays on different devices cannot be combined: {first!r} and {dev!r}; "
                     "move them to one device first"
                 )
-    return NUMPY if xp is _NUMPY_COMPAT else xp
+    return NUMPY if xp is _NUMPY_COMPAT or xp is np else xp
 
 
 def compat_module(name: str) -> Any:
@@ -134,7 +154,11 @@ is_numpy_array = array_api_compat.is_numpy_array
 is_cupy_array = array_api_compat.is_cupy_array
 is_torch_array = array_api_compat.is_torch_array
 is_jax_array = array_api_compat.is_jax_array
-is_numpy_namespace = array_api_compat.is_numpy_namespace
+def is_numpy_namespace(xp: Any) -> bool:
+    """True for NumPy's namespace (xpnet's own, NumPy itself or array-api-compat's wrapper)."""
+    return xp is NUMPY or array_api_compat.is_numpy_namespace(xp)
+
+
 is_cupy_namespace = array_api_compat.is_cupy_namespace
 is_torch_namespace = array_api_compat.is_torch_namespace
 is_jax_namespace = array_api_compat.is_jax_namespace

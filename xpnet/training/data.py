@@ -53,7 +53,7 @@ class DeviceSet:
         self.backend = backend
         numpy = backend.name == "numpy"  # NumPy may share the (read-only) host array; others get a copy
         self.pixels = backend.asarray(x, copy=not numpy) if for_batches and x.dtype == np.uint8 else None
-        self.n = int(x.shape[0])
+        self.n, self.width = int(x.shape[0]), int(x.shape[1])
         self.labels = t
         self.t = backend.asarray(t, copy=False)
         self._lock = threading.Lock()
@@ -107,10 +107,17 @@ class DeviceSet:
         out[np.arange(self.n), self.labels] = 1
         return self.backend.asarray(out, copy=False)
 
-    def rows(self, idx: np.ndarray) -> Array:
-        """Images of host rows ``idx`` (M,) in the network's dtype, shape (M, D): one gather on the device."""
-        if self._u8 is not None and self.pixels is not None:  # NumPy: gather and convert in two passes
-            return np.multiply(np.take(self._u8, idx, axis=0), self._dtype.type(1.0 / 255.0), dtype=self._dtype)
+    def rows(self, idx: np.ndarray, out: tuple[np.ndarray, np.ndarray] | None = None) -> Array:
+        """Images of host rows ``idx`` (M,) in the network's dtype, shape (M, D): one gather on the device.
+
+        On NumPy, ``out = (raw, x)`` are buffers of shape (M, D) (uint8 and the network's dtype)
+        to gather and convert into, so no memory is allocated.
+        """
+        if out is not None:
+            raw, x = out
+            if self._u8 is None:
+                return np.take(self.x, idx, axis=0, out=x, mode="clip")
+            return np.multiply(np.take(self._u8, idx, axis=0, out=raw, mode="clip"), self._dtype.type(1.0 / 255.0), out=x)
         xp = self.backend.xp
         idx_d = xp.asarray(idx, device=self.backend.device)
         if self.pixels is None:
@@ -138,6 +145,8 @@ class Batches:
 
     def __init__(self, data: DeviceSet, onehot: Array, batch_size: int, *, background: bool) -> None:
         self._data, self._onehot, self._b = data, onehot, batch_size
+        self._slots = self._buffers() if data.backend.name == "numpy" else None
+        self._free = 0  # the slot the next gather writes into
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="xpnet-batches") if background else None
         self._cur: tuple[np.ndarray, int, int, Any] | None = None  # block, first and end step, (x, t)
         self._ahead: tuple[np.ndarray, int, int, Future] | None = None
@@ -148,8 +157,18 @@ class Batches:
         background = backend_name == "numpy" and (os.cpu_count() or 1) >= 2
         return Batches(data, data.onehot(n_classes), batch_size, background=background)
 
+    def _buffers(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Two sets of NumPy buffers (raw pixels, images, one-hot rows) for CHUNK steps: one trains, one fills."""
+        rows, width, k = CHUNK * self._b, self._data.width, int(self._onehot.shape[1])
+        dt = self._onehot.dtype
+        return [(np.empty((rows, width), np.uint8), np.empty((rows, width), dt), np.empty((rows, k), dt)) for _ in range(2)]
+
     def _gather(self, block: np.ndarray, lo: int, hi: int) -> tuple[Array, Array]:
         idx = block[lo:hi].reshape(-1)
+        if self._slots is not None:  # NumPy: into the free slot (the training loop reads the other one)
+            raw, x, t = (buf[: idx.shape[0]] for buf in self._slots[self._free])
+            self._free = 1 - self._free
+            return self._data.rows(idx, out=(raw, x)), np.take(self._onehot, idx, axis=0, out=t, mode="clip")
         xp = self._data.backend.xp
         t = xp.take(self._onehot, xp.asarray(idx, device=self._data.backend.device), axis=0)
         return self._data.rows(idx), t
