@@ -207,3 +207,23 @@ def test_the_printed_resume_hint_continues_to_the_uninterrupted_result(data, tmp
     for key in a.network.params:
         np.testing.assert_array_equal(to_np(a.network.params[key]), to_np(b.network.params[key]))
     assert a.history.train_loss == b.history.train_loss
+
+
+def test_a_signal_ignored_at_start_stays_ignored(data, tmp_path):
+    """Under ``nohup`` SIGHUP is ignored: it must not stop the run; SIGTERM still does."""
+    nohup = ("import runpy, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN); sys.argv[0] = 'xpnet'; "
+             "runpy.run_module('xpnet', run_name='__main__')")
+    argv = ["train", "--data-dir", str(data), "--iters", "100000", "--eval-every", "50", "--save", "net.npz"]
+    proc = subprocess.Popen([sys.executable, "-c", nohup, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env(), cwd=tmp_path)
+    lines = 0
+    for line in proc.stdout:
+        lines += line.startswith("epoch")
+        if lines == 1:
+            proc.send_signal(signal.SIGHUP)
+        if lines == 3:  # two more evaluations after the hangup: still running
+            proc.send_signal(signal.SIGTERM)
+            break
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "interrupted by SIGTERM" in one_line_error(err)

@@ -1,4 +1,4 @@
-"""What every ``xpnet`` subcommand shares: usage errors, number types for options, the backend option."""
+"""What every ``xpnet`` subcommand shares: exit statuses, usage errors, number types for options, the backend, the data."""
 
 from __future__ import annotations
 
@@ -53,10 +53,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def backend_from_args(args: argparse.Namespace, dtype: str | None = None) -> Backend:
-    """The backend and device named on the command line (bad names become a UsageError).
-
-    float64 on JAX switches on JAX's 64-bit mode for this process, as the command owns it.
-    """
+    """The backend and device named on the command line (see :func:`backend_for`)."""
     return backend_for(args.backend, args.device, dtype)
 
 

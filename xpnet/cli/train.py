@@ -70,7 +70,8 @@ class _StopOnSignal:
     """While active, SIGINT, SIGTERM and SIGHUP ask the trainer to stop after the current step; a second one stops at once.
 
     ``signum`` is the first signal received (None if none). Outside the main thread, where Python
-    cannot install handlers, signals keep their default actions.
+    cannot install handlers, signals keep their default actions; a signal the process was started
+    with ignored (``nohup``, background jobs) stays ignored.
     """
 
     def __init__(self, trainer: Any) -> None:
@@ -89,7 +90,8 @@ class _StopOnSignal:
     def __enter__(self) -> "_StopOnSignal":
         if threading.current_thread() is threading.main_thread():
             for sig in STOP_SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._handle)
+                if signal.getsignal(sig) is not signal.SIG_IGN:  # nohup, or a background job: the caller wants it ignored
+                    self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc: Any) -> None:
