@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--patience", type=positive_int, default=None,
                    help="stop after N evaluations without better validation accuracy, keeping the best parameters (needs --val-split)")
     t.add_argument("--gradient", choices=["backprop", "numerical"], default=None, help="how gradients are computed (default: backprop)")
-    t.add_argument("--data-dir", default=None, help="directory with the four MNIST-format IDX files (default: the embedded MNIST)")
+    t.add_argument("--data-dir", default=None,
+                   help="directory with the four MNIST-format IDX files (default: the embedded MNIST, or the resumed run's)")
     t.add_argument("--save", metavar="PATH", default=None,
                    help="write a checkpoint (.npz) at the end, on Ctrl-C, SIGTERM or SIGHUP, and keep the old one on divergence")
     t.add_argument("--resume", metavar="PATH", default=None,

@@ -99,30 +99,55 @@ class _StopOnSignal:
             signal.signal(sig, handler)
 
 
-def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
-    """Network, trainer, settings and run record for this invocation (fresh or resumed); data checked before building."""
+def _resumed(args: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The checkpoint of ``--resume`` (on the host), its run record and trainer state."""
     from ..io.checkpoint import load_checkpoint
-    from ..nets import TwoLayerNet
-    from ..training import Trainer
 
-    ckpt, recorded, state = None, {}, {}
-    if args.resume is not None:
-        ckpt = load_checkpoint(args.resume, backend="numpy")
-        recorded, state = ckpt.run or {}, ckpt.trainer_state or {}
-        if not state or ckpt.history is None or not recorded:
-            raise UsageError(f"--resume {args.resume}: the checkpoint holds no run to continue (no run record: it was written by "
-                             "xpnet.save or by an older xpnet train); load it with xpnet.load, or start a new run")
-        s = resumed_settings(args, recorded, args.resume, len(state["history"].get("train_loss", [])))
-    else:
-        s = fresh_settings(args)
+    ckpt = load_checkpoint(args.resume, backend="numpy")
+    recorded, state = ckpt.run or {}, ckpt.trainer_state or {}
+    if not state or ckpt.history is None or not recorded:
+        raise UsageError(f"--resume {args.resume}: the checkpoint holds no run to continue (no run record: it was written by "
+                         "xpnet.save or by an older xpnet train); load it with xpnet.load, or start a new run")
+    return ckpt, recorded, state
+
+
+def _backend(args: argparse.Namespace, s: dict[str, Any], resumed: bool) -> Any:
+    """The run's backend; when a resumed run's own backend is unusable here, say how to continue it elsewhere."""
     try:
-        be = backend_for(s["backend"], s["device"], s["dtype"])
+        return backend_for(s["backend"], s["device"], s["dtype"])
     except (UsageError, BackendError) as exc:
-        if ckpt is None or args.backend is not None:
+        if not resumed or args.backend is not None:
             raise
         device = f", device {s['device']}" if s["device"] else ""
         raise UsageError(f"--resume {args.resume}: the run was on {s['backend']}{device}, which is not usable here ({exc}); "
                          "pass --backend (and --device) to continue it elsewhere") from None
+
+
+def _network(args: argparse.Namespace, ckpt: Any, s: dict[str, Any], be: Any, width: int) -> Any:
+    """The resumed network moved to ``be``, or a new one for inputs of ``width`` values."""
+    from ..nets import TwoLayerNet
+
+    try:
+        if ckpt is not None:
+            if ckpt.network.input_size != width:
+                raise UsageError(f"--resume {args.resume}: the network expects {ckpt.network.input_size} inputs, the data has {width}")
+            return ckpt.network.to(be.name, be.device)
+        return TwoLayerNet(width, s["hidden_size"], 10, s["weight_init_std"], activation=s["activation"], backend=be,
+                           dtype=s["dtype"], seed=s["seed"])
+    except (TypeError, ValueError) as exc:  # e.g. float64 on a device without float64
+        raise UsageError(f"--resume {args.resume}: {exc}" if ckpt is not None else str(exc)) from exc
+
+
+def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+    """Network, trainer, settings and run record for this invocation (fresh or resumed); data checked before building."""
+    from ..training import Trainer
+
+    ckpt, recorded, state = _resumed(args) if args.resume is not None else (None, {}, {})
+    if ckpt is not None:
+        s = resumed_settings(args, recorded, args.resume, len(state["history"].get("train_loss", [])))
+    else:
+        s = fresh_settings(args)
+    be = _backend(args, s, ckpt is not None)
     try:
         (x_train, t_train), (x_test, t_test), identity = load_data(s["data_dir"])
     except DataFileError as exc:
@@ -130,21 +155,9 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str
             raise
         raise UsageError(f"--resume {args.resume}: the run's data set cannot be read ({exc}); pass --data-dir") from None
     check_not_inputs(args, _data_files(s["data_dir"]))
-    width = int(x_train.shape[1])
     if ckpt is not None:
         check_data(recorded, identity, args.resume)
-        if ckpt.network.input_size != width:
-            raise UsageError(f"--resume {args.resume}: the network expects {ckpt.network.input_size} inputs, the data has {width}")
-        try:
-            net = ckpt.network.to(be.name, be.device)
-        except (TypeError, ValueError) as exc:  # e.g. float64 on a device without float64
-            raise UsageError(f"--resume {args.resume}: {exc}") from exc
-    else:
-        try:
-            net = TwoLayerNet(width, s["hidden_size"], 10, s["weight_init_std"], activation=s["activation"],
-                              backend=be, dtype=s["dtype"], seed=s["seed"])
-        except TypeError as exc:  # e.g. float64 on a device without float64
-            raise UsageError(str(exc)) from exc
+    net = _network(args, ckpt, s, be, int(x_train.shape[1]))
     try:
         trainer = Trainer(net, (x_train, t_train), (x_test, t_test), batch_size=s["batch_size"], lr=s["lr"],
                           seed=s["seed"], eval_every=s["eval_every"], gradient=s["gradient"], val_split=s["val_split"],
