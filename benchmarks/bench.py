@@ -170,7 +170,9 @@ def time_cli(job: Job, floor: dict[str, float]) -> dict[str, Any]:
 
 # --- command line -------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="benchmarks/bench.py", description="Time the book's MNIST training: xpnet against reference "
+    from xpnet.cli.common import OneLineParser  # errors in one line, exit status 2
+
+    p = OneLineParser(prog="benchmarks/bench.py", description="Time the book's MNIST training: xpnet against reference "
                                 "implementations (the book's NumPy code, eager PyTorch), in one run.")
     p.add_argument("--backend", default="numpy", help="xpnet's array backend (default numpy)")
     p.add_argument("--device", default=None, help="xpnet's device, e.g. cuda:0 (PyTorch then runs on CUDA too)")
@@ -220,9 +222,28 @@ def _load_average() -> float:
 
 
 def _save_json(path: str | None, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` (``--json``); nothing when no path was given."""
+    """Write ``data`` as JSON to ``path`` (``--json``), atomically; nothing when no path was given."""
+    from xpnet.io.atomic import atomic_write_bytes
+
     if path:
-        Path(path).write_text(json.dumps(data, indent=1))
+        atomic_write_bytes(path, json.dumps(data, indent=1).encode())
+
+
+def _check_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Refuse an unusable backend or device and an unwritable ``--json`` before any work (one line, exit 2)."""
+    from xpnet.backends import get_backend
+    from xpnet.errors import BackendError
+    from xpnet.io.atomic import OutputError, check_output
+
+    try:
+        get_backend(args.backend, args.device)
+    except (ValueError, TypeError, BackendError) as exc:
+        parser.error(f"--backend {args.backend}: {exc}")
+    if args.json is not None:
+        try:
+            check_output(args.json)
+        except OutputError as exc:
+            parser.error(f"--json {exc}")
 
 
 def run_bench(job: Job, impls: list[str], repeats: int, *, floor_time: float = 0.2) -> dict[str, Any]:
@@ -264,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(_MARK + json.dumps(_child(args.child, Job(**json.loads(args.job)))))
         return 0
+    _check_args(args, parser)
     if args.numgrad:
         rep = numgrad_bench(args.backend, args.device, w1_elements=200 if args.short else 2000, full=args.full_numgrad)
         print_numgrad(rep)

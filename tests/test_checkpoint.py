@@ -89,10 +89,10 @@ def _corrupt(path, kind):
     [
         ("truncated", "not a readable xpnet checkpoint"),
         ("garbage", "not a readable xpnet checkpoint"),
-        ("shape", r"parameter W1 has shape \(6, 4\), the architecture says \(6, 5\)"),
+        ("shape", r"member 'param/W1' has shape \(6, 4\), expected \(6, 5\)"),
         ("meta", "metadata is not valid JSON"),
         ("version", "version 99 is not supported"),
-        ("pickle", "not a readable xpnet checkpoint"),
+        ("pickle", "member 'param/W1' has dtype object, expected float32"),
         ("nan", "b2 contains NaN"),
         ("missing", "do not match the expected"),
     ],

@@ -82,7 +82,7 @@ def test_divergence_stops_with_a_clear_error_and_keeps_good_parameters():
     train_data, test_data = _blobs()
     net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
     trainer = Trainer(net, train_data, test_data, batch_size=20, lr=1e300, seed=1)
-    with pytest.raises(TrainingDiverged, match=r"iteration \d+ .*smaller learning rate"):
+    with pytest.raises(TrainingDiverged, match=r"iteration \d+; likely cause: the learning rate .*smaller learning rate"):
         trainer.run(200)
     assert trainer.history.stop_reason == "diverged"
     assert all(np.isfinite(to_np(v)).all() for v in net.params.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import backends, functions, gradient, layers
 from ._version import __version__
 from .backends import Backend, available, get_backend
-from .errors import BackendError, CheckpointError, DataFileError, TrainingDiverged, XpnetError
+from .errors import BackendError, CheckpointBackendError, CheckpointError, DataFileError, TrainingDiverged, XpnetError
 from .functions import (
     cross_entropy_error,
     identity_function,
@@ -36,6 +36,7 @@ __all__ = [
     "Affine",
     "Backend",
     "BackendError",
+    "CheckpointBackendError",
     "CheckpointError",
     "DataFileError",
     "GradientCheckResult",

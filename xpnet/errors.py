@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BackendError", "CheckpointError", "DataFileError", "TrainingDiverged", "XpnetError"]
+__all__ = ["BackendError", "CheckpointBackendError", "CheckpointError", "DataFileError", "TrainingDiverged", "XpnetError"]
 
 
 class XpnetError(Exception):
@@ -19,6 +19,10 @@ class DataFileError(XpnetError, ValueError):
 
 class CheckpointError(XpnetError, ValueError):
     """A checkpoint file cannot be read or does not match the expected network."""
+
+
+class CheckpointBackendError(CheckpointError, BackendError):
+    """A checkpoint's saved backend or device is not usable here: both a CheckpointError and a BackendError."""
 
 
 class TrainingDiverged(XpnetError, ArithmeticError):

@@ -300,13 +300,18 @@ def scores_and_targets(y: Any, t: Any, where: str, *, validate: bool = True, nam
 
 
 def host_labels(t: Any, n_classes: int, name: str, where: str = "train") -> np.ndarray:
-    """Labels (N,) or one-hot (N, K) as int64 host labels (N,), checked to lie in ``0..K-1``."""
+    """Labels (N,) or one-hot (N, K) as int64 host labels (N,), checked to lie in ``0..K-1``.
+
+    One-hot rows must hold a single 1 and zeros elsewhere: a row of zeros, a soft or
+    non-finite row would otherwise become a class silently (``argmax`` picks the first).
+    """
     from .registry import to_numpy
 
     t = np.asarray(to_numpy(t))
     if t.ndim == 2:
         if t.shape[1] != n_classes:
             raise ValueError(f"{where}: {name} one-hot width {t.shape[1]} does not match the network's {n_classes} outputs")
+        _check_one_hot(t, name, where)
         t = np.argmax(t, axis=1)
     if t.ndim != 1:
         raise ValueError(f"{where}: {name} must be labels (N,) or one-hot (N, {n_classes}), got shape {t.shape}")
@@ -324,8 +329,36 @@ def host_labels(t: Any, n_classes: int, name: str, where: str = "train") -> np.n
     return t.astype(np.int64, copy=False)
 
 
+def _check_one_hot(t: np.ndarray, name: str, where: str) -> None:
+    """Raise ValueError naming the first row of ``t`` (N, K) that is not a one-hot row (a single 1, zeros elsewhere)."""
+    if not (np.issubdtype(t.dtype, np.number) or t.dtype == np.bool_):
+        raise TypeError(f"{where}: {name} one-hot targets must be numbers, got dtype {t.dtype}")
+    ones = t == 1
+    bad = ~(((t == 0) | ones).all(axis=1) & (ones.sum(axis=1) == 1))
+    if bad.any():
+        i = int(np.argmax(bad))
+        row = np.asarray(t[i], dtype=np.float64)
+        odd = int(np.argmax((row != 0) & (row != 1)))
+        if not np.any(row):
+            detail = "all zeros"
+        elif not np.all(np.isfinite(row)):
+            detail = "holds NaN or inf"
+        elif row.sum() != 1:
+            detail = f"sums to {row.sum():g}"
+        else:
+            detail = f"holds {row[odd]:g} at column {odd}"
+        raise ValueError(
+            f"{where}: {name} row {i} is not one-hot ({detail}; {int(bad.sum())} such row(s)): each row must hold a single 1 "
+            "and zeros elsewhere, or pass integer labels"
+        )
+
+
 def host_images(x: Any, width: int, name: str, where: str = "train") -> np.ndarray:
-    """Images (N, width) or (N, ...) of uint8 pixels or floats, as a host array (N, width)."""
+    """Images (N, width) or (N, ...) of uint8 pixels or finite floats, as a host array (N, width).
+
+    NaN or infinite values are refused here, at the boundary, naming the first bad index: they
+    would otherwise surface many steps later as a diverged loss.
+    """
     from .registry import to_numpy
 
     x = np.asarray(to_numpy(x))
@@ -335,6 +368,15 @@ def host_images(x: Any, width: int, name: str, where: str = "train") -> np.ndarr
         raise TypeError(f"{where}: {name} must be uint8 pixels or floats, got dtype {x.dtype}")
     if x.shape[0] == 0:
         raise ValueError(f"{where}: {name} is empty")
+    if x.dtype != np.uint8:
+        finite = np.isfinite(x)
+        if not finite.all():
+            first = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite)), x.shape))
+            bad = int(x.size - np.count_nonzero(finite))
+            raise ValueError(
+                f"{where}: {name} contain {x[first]} at index {first} ({bad} non-finite value(s) in all); "
+                "clean or drop those samples before training"
+            )
     return x.reshape(x.shape[0], width)
 
 

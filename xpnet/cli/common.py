@@ -1,4 +1,4 @@
-"""What every ``xpnet`` subcommand shares: usage errors, number types for options, the backend option."""
+"""What every ``xpnet`` subcommand shares: exit statuses, usage errors, number types for options, the backend, the data."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from typing import Any
 from ..backends import Backend, get_backend
 
 __all__ = [
-    "EXIT_USAGE", "OneLineParser", "UsageError", "backend_from_args", "fraction", "load_dataset", "non_negative_int",
-    "positive_float", "positive_int",
+    "EXIT_FAILURE", "EXIT_USAGE", "OneLineParser", "UsageError", "backend_for", "backend_from_args", "fraction", "load_data",
+    "load_dataset", "non_negative_int", "positive_float", "positive_int",
 ]
 
+#: A mistake of the user: the command line, a file or a directory it names.
 EXIT_USAGE = 2
+#: A failure of the run itself (divergence, an output that could not be written, no memory).
+EXIT_FAILURE = 1
 
 
 class UsageError(Exception):
@@ -50,37 +53,59 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def backend_from_args(args: argparse.Namespace, dtype: str | None = None) -> Backend:
-    """The backend and device named on the command line (bad names become a UsageError).
+    """The backend and device named on the command line (see :func:`backend_for`)."""
+    return backend_for(args.backend or "numpy", args.device, dtype)
+
+
+def backend_for(name: str, device: str | None, dtype: str | None = None) -> Backend:
+    """Backend ``name`` on ``device`` for a network of ``dtype`` (bad names become a UsageError).
 
     float64 on JAX switches on JAX's 64-bit mode for this process, as the command owns it.
     """
-    name = args.backend or "numpy"
     if name == "jax" and dtype == "float64":
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
+        try:
+            import jax
+        except ImportError:
+            pass  # get_backend says how to install it
+        else:
+            jax.config.update("jax_enable_x64", True)
     try:
-        return get_backend(name, args.device)
-    except ValueError as exc:
+        return get_backend(name, device)
+    except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from exc
 
 
-def load_dataset(args: argparse.Namespace) -> tuple[Any, str]:
-    """``(((x_train, t_train), (x_test, t_test)), name)`` of ``--dataset``/``--data-dir``: uint8 images, int64 labels.
+def load_dataset(args: argparse.Namespace, data_dir: str | None = None) -> tuple[Any, str]:
+    """``(((x_train, t_train), (x_test, t_test)), name)`` of ``--dataset`` and ``data_dir`` (default ``--data-dir``):
+    uint8 images, int64 labels.
 
     ``name`` is what titles and headers call it: ``MNIST``, ``Fashion-MNIST``, or the directory.
     """
     from ..datasets import FASHION_MNIST_URL, load_fashion_mnist, load_mnist_uint8
 
+    data_dir = args.data_dir if data_dir is None else data_dir
     num_classes = getattr(args, "num_classes", None)
-    if args.dataset == "fashion-mnist":
-        if args.data_dir is None:
+    if getattr(args, "dataset", None) == "fashion-mnist":
+        if data_dir is None:
             raise UsageError(
                 "--dataset fashion-mnist needs --data-dir DIR, a directory with its four .gz files "
                 f"(the data/fashion folder of {FASHION_MNIST_URL}); nothing is downloaded"
             )
         if num_classes not in (None, 10):
             raise UsageError(f"--num-classes {num_classes} does not apply to Fashion-MNIST, which has 10 classes")
-        return load_fashion_mnist(normalize=False, data_dir=args.data_dir), "Fashion-MNIST"
-    data = load_mnist_uint8(data_dir=args.data_dir, num_classes=num_classes)
-    return data, "MNIST" if args.data_dir is None else f"the IDX files in {args.data_dir}"
+        return load_fashion_mnist(normalize=False, data_dir=data_dir), "Fashion-MNIST"
+    data = load_mnist_uint8(data_dir=data_dir, num_classes=num_classes)
+    return data, "MNIST" if data_dir is None else f"the IDX files in {data_dir}"
+
+
+def load_data(args: argparse.Namespace, data_dir: str | None) -> tuple[tuple[Any, Any], tuple[Any, Any], dict[str, Any]]:
+    """Training and test sets (uint8 images (N, D), int64 labels) of ``data_dir`` and the data set's identity
+    (``name`` included), checked before anything is built.
+
+    The loader refuses empty sets, mismatched files and labels outside the classes (DataFileError,
+    naming the file), so nothing sized by the data is allocated for data that is not there.
+    """
+    from ..datasets import dataset_identity
+
+    (train, test), name = load_dataset(args, data_dir)
+    return train, test, {**dataset_identity(data_dir=data_dir), "name": name}

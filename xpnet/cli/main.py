@@ -1,37 +1,45 @@
 """The ``xpnet`` command: ``train``, ``gradcheck`` and ``info``.
 
-User mistakes (unknown backend, unreadable data, bad numbers) print one line and exit 2.
+User mistakes (unknown backend, unreadable data, bad numbers, outputs that cannot be written)
+print one line and exit 2; failures of the run itself print one line and exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import platform
+import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._version import __version__
 from .common import (
-    EXIT_USAGE, OneLineParser, UsageError, backend_from_args, fraction, load_dataset, non_negative_int, positive_float,
+    EXIT_FAILURE, EXIT_USAGE, OneLineParser, UsageError, backend_from_args, fraction, load_dataset, non_negative_int,
+    positive_float,
     positive_int,
 )
 
 __all__ = ["build_parser", "main"]
 
-def _add_backend_options(p: argparse.ArgumentParser, dtype_default: str | None, shown: str) -> None:
-    p.add_argument("--backend", default=None, help="array backend: numpy, array_api_strict, torch, jax or cupy (default: numpy, "
-                   "or the checkpoint's with --resume)")
-    p.add_argument("--device", default=None, help="device on the backend, e.g. cpu, cuda:0, mps, device1 (default: the backend's "
-                   "default, or the checkpoint's with --resume)")
+def _add_backend_options(p: argparse.ArgumentParser, dtype_default: str | None, shown: str, *, resumable: bool = False) -> None:
+    also = ", or the checkpoint's with --resume" if resumable else ""
+    p.add_argument("--backend", default=None if resumable else "numpy",
+                   help=f"array backend: numpy, array_api_strict, torch, jax or cupy (default: numpy{also})")
+    p.add_argument("--device", default=None, help=f"device on the backend, e.g. cpu, cuda:0, mps, device1 (default: the backend's default{also})")
     p.add_argument("--dtype", default=dtype_default, choices=["float32", "float64"], help=f"floating dtype (default: {shown})")
 
 
-def _add_data_options(p: argparse.ArgumentParser) -> None:
+def _add_data_options(p: argparse.ArgumentParser, *, resumable: bool = False) -> None:
+    also = ", or the resumed run's" if resumable else ""
     p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist",
                    help="mnist (default: the embedded copy, or the MNIST-format IDX files in --data-dir) or fashion-mnist "
                    "(its four .gz files in --data-dir, checked against the published sums)")
-    p.add_argument("--data-dir", default=None, help="directory with the four IDX files (train-images-idx3-ubyte[.gz], ...)")
+    p.add_argument("--data-dir", default=None,
+                   help=f"directory with the four IDX files (train-images-idx3-ubyte[.gz], ...; default: the embedded MNIST{also})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train TwoLayerNet on MNIST (or Fashion-MNIST, or any MNIST-format set) with mini-batch SGD. "
                        "Defaults are the book's run: "
                        "784-50-10, ReLU, lr 0.1, batch 100, 10,000 iterations, accuracy once per epoch.")
-    _add_backend_options(t, None, "float32, or the checkpoint's with --resume")
-    t.add_argument("--iters", type=non_negative_int, default=None, help="total training iterations (default: 10000)")
+    _add_backend_options(t, None, "float32, or the checkpoint's with --resume", resumable=True)
+    t.add_argument("--iters", type=positive_int, default=None,
+                   help="total training iterations, counting those of a resumed run (default: 10000, or the resumed run's)")
     t.add_argument("--batch-size", type=positive_int, default=None, help="mini-batch size (default: 100)")
     t.add_argument("--lr", type=positive_float, default=None, help="SGD learning rate (default: 0.1)")
     t.add_argument("--hidden-size", type=positive_int, default=None, help="hidden layer width (default: 50)")
@@ -57,12 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--patience", type=positive_int, default=None,
                    help="stop after N evaluations without better validation accuracy, keeping the best parameters (needs --val-split)")
     t.add_argument("--gradient", choices=["backprop", "numerical"], default=None, help="how gradients are computed (default: backprop)")
-    _add_data_options(t)
+    _add_data_options(t, resumable=True)
     t.add_argument("--num-classes", type=positive_int, default=None,
                    help="number of classes K, labels 0..K-1 (default: from the labels, e.g. 47 for EMNIST Balanced)")
-    t.add_argument("--save", metavar="PATH", default=None, help="write a checkpoint (.npz) at the end, on Ctrl-C, and keep the old one on divergence")
-    t.add_argument("--resume", metavar="PATH", default=None, help="continue the run stored in a checkpoint written with --save")
-    t.add_argument("--plot", metavar="PATH", default=None, help="write a PNG with the loss curve and the accuracy curves")
+    t.add_argument("--save", metavar="PATH", default=None,
+                   help="write a checkpoint (.npz) at the end, on Ctrl-C, SIGTERM or SIGHUP, and keep the old one on divergence")
+    t.add_argument("--resume", metavar="PATH", default=None,
+                   help="continue the run stored in a checkpoint written with --save (its backend, settings, iterations and data)")
+    t.add_argument("--plot", metavar="PATH", default=None,
+                   help="write a figure with the loss curve and the accuracy curves (.png, .pdf, .svg ...; no suffix: .png)")
     t.add_argument("--history", metavar="PATH", default=None, help="write the training history as JSON")
     t.add_argument("--threads", type=positive_int, default=None, help="native threads for training steps (default: 1)")
     t.add_argument("--eval-threads", type=positive_int, default=None,
@@ -112,13 +124,17 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
                          "(central differences in float32 lose the digits it compares)")
     be = backend_from_args(args, "float64")
     ((x_train, t_train), (_, t_test)), dataset = load_dataset(args)
-    net = TwoLayerNet(int(x_train.shape[1]), 50, count_classes(t_train, t_test), activation=args.activation,
-                      backend=be, dtype="float64", seed=args.seed)
+    width = int(x_train.shape[1])
+    try:
+        net = TwoLayerNet(width, 50, count_classes(t_train, t_test), activation=args.activation, backend=be,
+                          dtype="float64", seed=args.seed)
+    except TypeError as exc:  # e.g. a device without float64
+        raise UsageError(str(exc)) from exc
     x = be.asarray(np.asarray(x_train[:3], np.float32) / np.float32(255), dtype="float64")  # load_mnist's scaling
     t = be.asarray(t_train[:3])
     result = gradient_check(net, x, t)
     book = {"W1": 4e-10, "b1": 2.5e-9, "W2": 5.5e-9, "b2": 1.4e-7}
-    print(f"gradient check on 3 {dataset} images ({be}, float64 numerical vs backprop):")
+    print(f"gradient check on {x.shape[0]} images of {width} pixels from {dataset} ({be}, float64 numerical vs backprop):")
     for key, diff in result.mean_abs_diff.items():
         print(f"  {key}: {diff:.2e}   (book: {book[key]:.1e})   max rel err {result.max_rel_error[key]:.1e}")
     worst = result.worst()
@@ -135,18 +151,94 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return run_train(args)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``xpnet`` console script; returns the exit status."""
-    from ..errors import BackendError, CheckpointError, DataFileError
+class _ClosedPipeSafe:
+    """A text stream whose writes are dropped once its reader has gone (``xpnet info | head -1``).
 
-    argv = list(sys.argv[1:] if argv is None else argv)
+    The command goes on, and ends with its own exit status: a closed pipe is not an error of
+    the run, and a training run still writes its checkpoint. Once broken, the file descriptor
+    is pointed at the null device so that Python's final flush cannot complain either.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream, self.broken = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._break()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._break()
+
+    def _break(self) -> None:
+        self.broken = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass  # not a real file descriptor (e.g. captured by a test)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``xpnet`` console script; returns the exit status.
+
+    Exit status: 0 done; 1 the run failed (divergence, an output that could not be written,
+    no memory, an unexpected error); 2 a user mistake (an option, a file, a directory, a
+    backend); 128+N stopped by signal N. Every error is one line on stderr, never a traceback
+    (``XPNET_TRACEBACK=1`` shows it).
+    """
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ClosedPipeSafe(sys.stdout), _ClosedPipeSafe(sys.stderr)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str]) -> int:
+    from ..errors import BackendError, CheckpointError, DataFileError, XpnetError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    where = f"xpnet {args.command}"
     try:
         return args.func(args)
     except (UsageError, BackendError, DataFileError, CheckpointError) as exc:
-        print(f"xpnet {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{where}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except MemoryError as exc:
+        print(f"{where}: error: out of memory{': ' + _one_line(exc) if str(exc) else ''}; try a smaller --hidden-size or "
+              "--batch-size", file=sys.stderr)
+        return EXIT_FAILURE
+    except XpnetError as exc:
+        print(f"{where}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # a failure of the run, not of the user: one line, the traceback on request
+        if os.environ.get("XPNET_TRACEBACK"):
+            traceback.print_exc()
+        print(f"{where}: error: {type(exc).__name__}: {_one_line(exc)} (XPNET_TRACEBACK=1 shows where)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's message on one line."""
+    return " ".join(str(exc).split())

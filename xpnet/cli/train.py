@@ -1,4 +1,4 @@
-"""``xpnet train``: the book's MNIST run from the command line, with progress, outputs and resume."""
+"""``xpnet train``: the book's MNIST run from the command line, with progress, outputs, signals and resume."""
 
 from __future__ import annotations
 
@@ -6,54 +6,23 @@ import argparse
 import secrets
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import TrainingDiverged
+from ..errors import BackendError, CheckpointError, DataFileError, TrainingDiverged
 from ..training.history import EvalRecord, History
 from ..training.progress import PROGRESS_SECONDS, ProgressBar
-from .common import UsageError, backend_from_args, load_dataset
+from .common import EXIT_FAILURE, UsageError, backend_for, load_data
+from .outputs import check_not_inputs, check_outputs, resume_hint, write_outputs
+from .resume import check_data, fresh_settings, resumed_settings, run_record
 
-EXIT_DIVERGED = 1
-EXIT_INTERRUPTED = 130
+__all__ = ["run_train"]
 
-DEFAULTS = {
-    "iters": 10_000, "batch_size": 100, "lr": 0.1, "hidden_size": 50, "activation": "relu",
-    "weight_init_std": 0.01, "eval_every": None, "val_split": 0.0, "patience": None,
-    "gradient": "backprop", "seed": None, "dtype": "float32",
-}
-# options a resumed run takes from its checkpoint: trainer settings, and the network's own
-RESUMED = {"batch_size", "lr", "seed", "eval_every", "val_split", "patience", "gradient"}
-NETWORK_OPTIONS = {"hidden_size", "activation", "dtype", "weight_init_std"}
-
-
-def _check_output_paths(args: argparse.Namespace) -> None:
-    for option in ("save", "history", "plot"):
-        value = getattr(args, option)
-        if value is not None and not Path(value).resolve().parent.is_dir():
-            raise UsageError(f"--{option} {value}: directory {Path(value).resolve().parent} does not exist")
-    if args.plot is not None:
-        from ..io.plot import matplotlib_available
-
-        if not matplotlib_available():
-            raise UsageError("--plot needs matplotlib, which is not installed: pip install 'xpnet[plot]'")
-
-
-def _settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
-    """Option values: explicit ones, else the checkpoint's (when resuming), else the defaults."""
-    out = {}
-    for key, default in DEFAULTS.items():
-        given = getattr(args, key)
-        if saved is not None and key in RESUMED | NETWORK_OPTIONS:
-            stored = saved["network"].get(key) if key in NETWORK_OPTIONS else saved.get(key)
-            if given is not None and stored is not None and given != stored:
-                option = "--" + key.replace("_", "-")
-                raise UsageError(f"{option} {given} differs from the resumed checkpoint's {stored} ({args.resume})")
-            if given is None:
-                given = stored
-        out[key] = default if given is None else given
-    return out
+EXIT_DIVERGED = EXIT_FAILURE
+#: Signals that stop a run after the current step (and save it): Ctrl-C, ``kill``/``timeout``/schedulers, a closed terminal.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class _Reporter:
@@ -85,91 +54,132 @@ class _Reporter:
             self.bar.close()
 
 
-def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
-    """Network, trainer and settings for this invocation (fresh or resumed)."""
-    from ..datasets import count_classes
+class _StopOnSignal:
+    """While active, SIGINT, SIGTERM and SIGHUP ask the trainer to stop after the current step; a second one stops at once.
+
+    ``signum`` is the first signal received (None if none). Outside the main thread, where Python
+    cannot install handlers, signals keep their default actions; a signal the process was started
+    with ignored (``nohup``, background jobs) stays ignored.
+    """
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer = trainer
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:  # the second signal: stop now
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+            signal.raise_signal(signum)
+            return
+        self.signum = signum
+        self.trainer.request_stop()
+
+    def __enter__(self) -> "_StopOnSignal":
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                if signal.getsignal(sig) is not signal.SIG_IGN:  # nohup, or a background job: the caller wants it ignored
+                    self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _resumed(args: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The checkpoint of ``--resume`` (on the host), its run record and trainer state."""
     from ..io.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(args.resume, backend="numpy")
+    recorded, state = ckpt.run or {}, ckpt.trainer_state or {}
+    if not state or ckpt.history is None or not recorded:
+        raise UsageError(f"--resume {args.resume}: the checkpoint holds no run to continue (no run record: it was written by "
+                         "xpnet.save or by an older xpnet train); load it with xpnet.load, or start a new run")
+    return ckpt, recorded, state
+
+
+def _backend(args: argparse.Namespace, s: dict[str, Any], resumed: bool) -> Any:
+    """The run's backend; when a resumed run's own backend is unusable here, say how to continue it elsewhere."""
+    try:
+        return backend_for(s["backend"], s["device"], s["dtype"])
+    except (UsageError, BackendError) as exc:
+        if not resumed or args.backend is not None:
+            raise
+        device = f", device {s['device']}" if s["device"] else ""
+        raise UsageError(f"--resume {args.resume}: the run was on {s['backend']}{device}, which is not usable here ({exc}); "
+                         "pass --backend (and --device) to continue it elsewhere") from None
+
+
+def _network(args: argparse.Namespace, ckpt: Any, s: dict[str, Any], be: Any, width: int, classes: int) -> Any:
+    """The resumed network moved to ``be``, or a new one for inputs of ``width`` values and ``classes`` classes."""
     from ..nets import TwoLayerNet
+
+    try:
+        if ckpt is not None:
+            if ckpt.network.input_size != width:
+                raise UsageError(f"--resume {args.resume}: the network expects {ckpt.network.input_size} inputs, the data has {width}")
+            if args.num_classes is not None and args.num_classes != ckpt.network.output_size:
+                raise UsageError(f"--num-classes {args.num_classes} differs from the resumed network's {ckpt.network.output_size} outputs")
+            return ckpt.network.to(be.name, be.device)
+        return TwoLayerNet(width, s["hidden_size"], classes, s["weight_init_std"], activation=s["activation"], backend=be,
+                           dtype=s["dtype"], seed=s["seed"])
+    except (TypeError, ValueError) as exc:  # e.g. float64 on a device without float64
+        raise UsageError(f"--resume {args.resume}: {exc}" if ckpt is not None else str(exc)) from exc
+
+
+def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+    """Network, trainer, settings and run record for this invocation (fresh or resumed); data checked before building."""
+    from ..datasets import count_classes
     from ..training import Trainer
 
-    ckpt = None
-    saved = None
-    if args.resume is not None:  # onto the checkpoint's backend and device unless --backend/--device say otherwise
-        try:
-            ckpt = load_checkpoint(args.resume, backend=args.backend, device=args.device)
-        except ValueError as exc:  # an unknown backend or device name
-            raise UsageError(str(exc)) from exc
-        be = ckpt.network.backend
-        if not ckpt.trainer_state or not ckpt.history:
-            raise UsageError(f"--resume {args.resume}: the checkpoint holds no training state (it was not written by xpnet train)")
-        saved = {**ckpt.history.config, "network": ckpt.network.config}
-    else:
-        be = backend_from_args(args, args.dtype)
-    s = _settings(args, saved)
-    ((x_train, t_train), (x_test, t_test)), dataset = load_dataset(args)
-    width, classes = int(x_train.shape[1]), args.num_classes or count_classes(t_train, t_test)
+    ckpt, recorded, state = _resumed(args) if args.resume is not None else (None, {}, {})
     if ckpt is not None:
-        net = ckpt.network
-        _check_resumed(args, net, saved or {}, width, dataset)
+        s = resumed_settings(args, recorded, args.resume, len(state["history"].get("train_loss", [])))
     else:
+        s = fresh_settings(args)
         if s["seed"] is None:  # one seed for the weights and the batches, printed: --seed repeats the run
             s["seed"] = secrets.randbits(31)
-        try:
-            net = TwoLayerNet(width, s["hidden_size"], classes, s["weight_init_std"], activation=s["activation"],
-                              backend=be, dtype=s["dtype"], seed=s["seed"])
-        except TypeError as exc:  # e.g. float64 on JAX without 64-bit mode
-            raise UsageError(str(exc)) from exc
+    be = _backend(args, s, ckpt is not None)
+    try:
+        (x_train, t_train), (x_test, t_test), identity = load_data(args, s["data_dir"])
+    except DataFileError as exc:
+        if ckpt is None or args.data_dir is not None:
+            raise
+        raise UsageError(f"--resume {args.resume}: the run's data set cannot be read ({exc}); pass --data-dir") from None
+    check_not_inputs(args, _data_files(s["data_dir"]))
+    if ckpt is not None:
+        check_data(recorded, identity, args.resume)
+    net = _network(args, ckpt, s, be, int(x_train.shape[1]), args.num_classes or count_classes(t_train, t_test))
     try:
         trainer = Trainer(net, (x_train, t_train), (x_test, t_test), batch_size=s["batch_size"], lr=s["lr"],
                           seed=s["seed"], eval_every=s["eval_every"], gradient=s["gradient"], val_split=s["val_split"],
-                          patience=s["patience"], train_threads=args.threads or 1,
-                          eval_threads=args.eval_threads)
+                          patience=s["patience"], train_threads=args.threads or 1, eval_threads=args.eval_threads)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    if ckpt is not None and ckpt.trainer_state is not None:
-        trainer.load_state(ckpt.trainer_state)
-    trainer.history.config["dataset"] = dataset
-    return net, trainer, s
+    if ckpt is not None:
+        try:
+            trainer.load_state(state)
+        except Exception as exc:  # the generator state is NumPy's to judge; any refusal means a corrupt file
+            raise CheckpointError(f"{args.resume}: corrupt trainer state: {type(exc).__name__}: {exc}") from exc
+    trainer.history.config["dataset"] = identity["name"]
+    return net, trainer, s, run_record(s, be.name, trainer, identity)
 
 
-def _check_resumed(args: argparse.Namespace, net: Any, saved: dict[str, Any], width: int, dataset: str) -> None:
-    """Refuse data and options that do not fit the resumed network."""
-    known = ("MNIST", "Fashion-MNIST")  # a directory of IDX files may have moved: only named sets must match
-    if saved.get("dataset") not in (None, dataset) and (saved["dataset"] in known or dataset in known):
-        raise UsageError(f"--resume {args.resume}: the run was trained on {saved['dataset']}, this one reads {dataset}")
-    if net.input_size != width:
-        raise UsageError(f"--resume {args.resume}: the network expects {net.input_size} inputs, the data has {width}")
-    if args.num_classes is not None and args.num_classes != net.output_size:
-        raise UsageError(f"--num-classes {args.num_classes} differs from the resumed network's {net.output_size} outputs")
+def _data_files(data_dir: str | None) -> list[Path]:
+    """The files a data set may be read from (raw or ``.gz``), which no output may replace."""
+    from ..datasets import MNIST_FILES, default_data_dir
 
-
-def _write_outputs(args: argparse.Namespace, trainer: Any, history: History, *, save: bool) -> list[str]:
-    from ..io.atomic import atomic_write_bytes
-    from ..io.checkpoint import save as save_checkpoint
-    from ..io.plot import plot_history
-
-    written = []
-    if save and args.save:
-        save_checkpoint(trainer.network, args.save, history=history, trainer_state=trainer.state())
-        written.append(f"checkpoint {args.save}")
-    if args.history:
-        atomic_write_bytes(args.history, history.to_json().encode())
-        written.append(f"history {args.history}")
-    if args.plot and history.iterations:
-        plot_history(history, path=args.plot)
-        written.append(f"plot {args.plot}")
-    return written
+    directory = default_data_dir() if data_dir is None else Path(data_dir)
+    return [directory / f"{name}{suffix}" for name in MNIST_FILES for suffix in ("", ".gz")]
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Run ``xpnet train``; returns the exit status (0 done, 1 diverged, 2 usage error, 130 interrupted)."""
+    """Run ``xpnet train``; returns the exit status (0 done, 1 diverged or an output failed, 2 usage error, 128+N stopped by signal N)."""
     tic = time.perf_counter()
-    _check_output_paths(args)
-    net, trainer, s = _build(args)
-    iters = s["iters"]
-    start = trainer.history.iterations
-    if iters < start:
-        raise UsageError(f"--iters {iters} is below the {start} iterations the resumed run has done already")
+    check_outputs(args)
+    net, trainer, s, run = _build(args)
+    iters, start = s["iters"], trainer.history.iterations
     rep = _Reporter(iters, start, args.quiet)
     rep.line(
         f"training TwoLayerNet({net.input_size}, {net.hidden_size}, {net.output_size}, {net.activation}) on "
@@ -177,41 +187,44 @@ def run_train(args: argparse.Namespace) -> int:
         f"{trainer.backend}, {trainer.dtype_name}: batch {trainer.batch_size}, lr {s['lr']}, "
         f"{iters} iterations{f' from {start}' if start else ''}, seed {trainer.seed}"
     )
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
-        trainer.request_stop()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        history = trainer.run(iters, on_progress=rep.progress, on_eval=rep.evaluation, progress_seconds=rep.seconds)
-    except TrainingDiverged as exc:
-        rep.close()
-        written = _write_outputs(args, trainer, trainer.history, save=False)
-        kept = f"; {args.save} was not overwritten" if args.save else ""
-        print(f"xpnet train: {exc}{kept}" + (f"; wrote {', '.join(written)}" if written else ""), file=sys.stderr)
-        return EXIT_DIVERGED
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        rep.close()
-    written = _write_outputs(args, trainer, history, save=True)
+    with _StopOnSignal(trainer) as stopper:
+        try:
+            history = trainer.run(iters, on_progress=rep.progress, on_eval=rep.evaluation, progress_seconds=rep.seconds)
+        except TrainingDiverged as exc:
+            rep.close()
+            written, failed = write_outputs(args, trainer, trainer.history, run, save=False)
+            kept = f"; {args.save} was not overwritten" if args.save else ""
+            print(f"xpnet train: {exc}{kept}" + _report(written, failed), file=sys.stderr)
+            return EXIT_DIVERGED
+        finally:
+            rep.close()
+        written, failed = write_outputs(args, trainer, history, run, save=True)
     if history.stop_reason == "interrupted":
-        hint = f"; resume with: xpnet train --resume {args.save}" if args.save else ""
-        print(f"xpnet train: interrupted at iteration {history.iterations}"
-              + (f"; wrote {', '.join(written)}" if written else "") + hint, file=sys.stderr)
-        return EXIT_INTERRUPTED
+        name = signal.Signals(stopper.signum).name if stopper.signum is not None else "a stop request"
+        hint = f"; resume with: {resume_hint(args)}" if args.save and not failed else ""
+        print(f"xpnet train: interrupted by {name} at iteration {history.iterations}" + _report(written, failed) + hint,
+              file=sys.stderr)
+        return EXIT_FAILURE if failed else 128 + (stopper.signum or signal.SIGINT)
     _summary(history, trainer, time.perf_counter() - tic, written)
+    if failed:
+        print(f"xpnet train: trained, but {'; '.join(failed)}", file=sys.stderr)
+        return EXIT_FAILURE
     return 0
+
+
+def _report(written: list[str], failed: list[str]) -> str:
+    """``; wrote ...; but ...`` for the one-line messages."""
+    return (f"; wrote {', '.join(written)}" if written else "") + (f"; but {'; '.join(failed)}" if failed else "")
 
 
 def _summary(history: History, trainer: Any, elapsed: float, written: list[str]) -> None:
     test = history.final_test_acc
-    train_acc = history.train_acc[-1] if history.train_acc else float("nan")
+    train_acc = history.train_acc[-1] if history.train_acc else None
     best = f", best validation at iteration {history.best_iter} restored" if history.best_iter else ""
     warned = f", {len(history.notes)} warning{'s' if len(history.notes) > 1 else ''} below" if history.notes else ""
     print(
-        f"done ({history.stop_reason}{best}{warned}): test acc {test:.4f}, train acc {train_acc:.4f} after {history.iterations} iterations | "
-        f"{elapsed:.1f} s in all (training {history.train_time:.1f} s at {history.iters_per_sec:.0f} it/s, "
+        f"done ({history.stop_reason}{best}{warned}): test acc {_acc(test)}, train acc {_acc(train_acc)} after {history.iterations} "
+        f"iterations | {elapsed:.1f} s in all (training {history.train_time:.1f} s at {history.iters_per_sec:.0f} it/s, "
         f"evaluation {history.eval_time:.1f} s{', alongside training' if trainer.eval_async else ''}) | "
         f"{trainer.backend}, {trainer.dtype_name}, seed {trainer.seed}"
     )
@@ -219,3 +232,7 @@ def _summary(history: History, trainer: Any, elapsed: float, written: list[str])
         print(f"warning: {note}", file=sys.stderr)
     if written:
         print(f"wrote {', '.join(written)}")
+
+
+def _acc(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"

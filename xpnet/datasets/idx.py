@@ -36,9 +36,12 @@ IDX_DTYPES: dict[int, np.dtype] = {
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_NDIM = 32  # the oldest NumPy we support caps arrays at 32 dimensions
-# Deflate cannot expand data by more than ~1032:1, so a gzip file of n bytes
-# cannot hold more than about 1032 * n bytes; headers that claim more are lies.
-_MAX_GZIP_RATIO = 1100
+# Deflate cannot expand data by more than ~1032:1; real image sets compress a few
+# times (MNIST about 5:1). A .gz whose header claims more than 256 times its size
+# is refused before any payload is read (gunzip it to use such a file anyway).
+_MAX_GZIP_RATIO = 256
+# Up to this ratio the payload buffer is allocated at once; beyond it, it grows with the data.
+_TRUSTED_RATIO = 32
 _MAX_NBYTES = np.iinfo(np.intp).max  # NumPy's limit, zero-length dimensions aside
 _CHUNK = 1 << 20  # bytes decompressed/read per step
 _COUNT_LIMIT = 1 << 28  # stop counting surplus bytes after this many
@@ -84,14 +87,14 @@ def _read_idx(path: str | os.PathLike[str], hasher: _Hasher | None = None) -> np
         raise TypeError(f"read_idx: path must be a str or os.PathLike, got {type(path).__name__}")
     name = os.fsdecode(path)
     try:
-        with open(path, "rb") as raw:
-            size = _regular_file_size(raw, name)
+        with _open_regular(path, name) as raw:
+            size = os.fstat(raw.fileno()).st_size
             compressed = raw.read(2) == _GZIP_MAGIC
             raw.seek(0)
             if not compressed:
                 return _read_stream(raw, name, size, exact=True, hasher=hasher)
             with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                return _read_stream(stream, name, size * _MAX_GZIP_RATIO, exact=False, hasher=hasher)
+                return _read_stream(stream, name, size * _MAX_GZIP_RATIO, exact=False, hasher=hasher, packed=size)
     except DataFileError:
         raise
     except FileNotFoundError:
@@ -104,23 +107,37 @@ def _read_idx(path: str | os.PathLike[str], hasher: _Hasher | None = None) -> np
         raise DataFileError(f"{name}: cannot read file: {_one_line(exc.strerror or exc)}") from exc
 
 
-def _regular_file_size(f: io.BufferedIOBase, name: str) -> int:
-    """Return the size of the open file, which must be a regular file."""
-    st = os.fstat(f.fileno())
+def _open_regular(path: str | bytes | os.PathLike[str], name: str) -> io.BufferedReader:
+    """Open a non-empty regular file; a FIFO, device or socket is refused before it can block.
+
+    The type is checked before opening, and the file is opened with ``O_NONBLOCK`` and checked
+    again, so a FIFO swapped in between cannot hang the reader either.
+    """
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(name)
     if not stat.S_ISREG(st.st_mode):
+        raise DataFileError(f"{name}: not a regular file (a FIFO, device or socket); an IDX file must be a regular file")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+        os.close(fd)
+        if st.st_size == 0 and stat.S_ISREG(st.st_mode):
+            raise DataFileError(f"{name}: empty file, not an IDX file")
         raise DataFileError(f"{name}: not a regular file")
-    if st.st_size == 0:
-        raise DataFileError(f"{name}: empty file, not an IDX file")
-    return st.st_size
+    return open(fd, "rb")
 
 
 def _read_stream(
-    f: io.BufferedIOBase, name: str, limit: int, *, exact: bool, hasher: _Hasher | None
+    f: io.BufferedIOBase, name: str, limit: int, *, exact: bool, hasher: _Hasher | None, packed: int = 0
 ) -> np.ndarray:
     """Parse header and payload from ``f``; ``limit`` bounds the bytes it can hold.
 
     With ``exact=True`` (raw file) ``limit`` is the file size, so a length
-    mismatch is detected before any payload is read.
+    mismatch is detected before any payload is read. A compressed stream of
+    ``packed`` bytes whose header claims more than ``_TRUSTED_RATIO`` times that
+    is read into a buffer that grows only as data arrives, so a lying header
+    allocates nothing.
     """
     dtype, dims, header = _read_header(f, name)
     if hasher is not None:
@@ -131,8 +148,15 @@ def _read_stream(
     if nbytes > available or (exact and nbytes != available):
         follow = available if exact else _count_rest(f)
         raise DataFileError(_length_message(name, dims, dtype, nbytes, follow, capped=not exact))
-    out = np.empty(dims, dtype=dtype)  # owns its memory, so a read-only flag set later sticks
-    got = _read_into(f, memoryview(out.reshape(-1).view(np.uint8)), hasher)  # type: ignore[arg-type]  # ndarray is a buffer
+    if exact or nbytes <= _TRUSTED_RATIO * packed:
+        out = np.empty(dims, dtype=dtype)  # owns its memory, so a read-only flag set later sticks
+        got = _read_into(f, out.reshape(-1).view(np.uint8).data, hasher)
+    else:
+        grown, got = _read_growing(f, nbytes, hasher)
+        if got == nbytes:
+            out = np.empty(dims, dtype=dtype)
+            out.reshape(-1).view(np.uint8)[:] = grown[:nbytes]
+        del grown
     if got < nbytes:
         raise DataFileError(_length_message(name, dims, dtype, nbytes, got))
     if not exact and f.read(1):
@@ -141,6 +165,20 @@ def _read_stream(
     if dtype.itemsize > 1 and sys.byteorder == "little":
         out.byteswap(inplace=True)
     return out
+
+
+def _read_growing(f: io.BufferedIOBase, nbytes: int, hasher: _Hasher | None) -> tuple[np.ndarray, int]:
+    """Up to ``nbytes`` bytes of ``f`` in a buffer that doubles only when full: memory follows the data, not the header."""
+    buf = np.empty(min(nbytes, 16 * _CHUNK), np.uint8)
+    got = 0
+    while got < nbytes:
+        if got == len(buf):
+            buf.resize(min(nbytes, 2 * len(buf)), refcheck=False)
+        n = _read_into(f, buf.data[got:], hasher)
+        if n == 0:
+            break
+        got += n
+    return buf, got
 
 
 def _read_header(f: io.BufferedIOBase, name: str) -> tuple[np.dtype, tuple[int, ...], bytes]:

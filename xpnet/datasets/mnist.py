@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from math import prod
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
+from xpnet.datasets.checks import check_classes, check_images, check_labels, check_num_classes, image_size, count_classes
 from xpnet.datasets.idx import _read_idx
 from xpnet.errors import DataFileError
 
@@ -27,6 +28,7 @@ __all__ = [
     "MNIST_SHA256",
     "clear_cache",
     "count_classes",
+    "dataset_identity",
     "default_data_dir",
     "load_mnist",
     "load_mnist_uint8",
@@ -195,6 +197,43 @@ def load_mnist_uint8(
     return load_mnist(normalize=False, flatten=True, one_hot_label=False, data_dir=data_dir, num_classes=num_classes)
 
 
+def dataset_identity(data_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """What identifies a data set: where it comes from, its sizes and fingerprints of its content.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike, optional
+        As in :func:`load_mnist`; the vendored MNIST when omitted.
+
+    Returns
+    -------
+    dict
+        ``source`` (``"embedded MNIST"`` or the resolved directory), ``dir`` (None for the
+        embedded set, else the resolved directory), ``train_size``, ``test_size``,
+        ``image_shape`` (list of int), and ``train_sha256`` / ``test_sha256``: sha256 over the
+        sha256 sums of the uncompressed images and labels files (raw and ``.gz`` copies of
+        one file give the same value). Files already loaded are not read again.
+
+    Raises
+    ------
+    xpnet.errors.DataFileError
+        As in :func:`load_mnist`.
+    """
+    (x_train, _), (x_test, _), _ = _load_arrays(data_dir)
+    base = default_data_dir() if data_dir is None else _check_dir(data_dir).resolve()
+    directory = None if data_dir is None else str(base)
+    sums = [_load_file(_find_file(base, name, vendored=data_dir is None), vendored=data_dir is None).sha256 for name in MNIST_FILES]
+    return {
+        "source": "embedded MNIST" if directory is None else directory,
+        "dir": directory,
+        "train_size": int(x_train.shape[0]),
+        "test_size": int(x_test.shape[0]),
+        "image_shape": [int(d) for d in x_train.shape[1:]],
+        "train_sha256": hashlib.sha256(f"{sums[0]}:{sums[1]}".encode()).hexdigest(),
+        "test_sha256": hashlib.sha256(f"{sums[2]}:{sums[3]}".encode()).hexdigest(),
+    }
+
+
 def _check_flag(name: str, value: object) -> None:
     """Reject non-bool flags, e.g. a directory passed positionally as ``normalize``."""
     if isinstance(value, (bool, np.bool_)):
@@ -216,10 +255,22 @@ def _check_dir(data_dir: object) -> Path:
 
 
 def _find_file(directory: Path, name: str, *, vendored: bool, compressed: bool = False) -> Path:
-    """Return ``directory/name``, or ``directory/name.gz`` when only that exists (``compressed``: only the .gz)."""
-    for candidate in (directory / f"{name}.gz",) if compressed else (directory / name, directory / f"{name}.gz"):
-        if candidate.exists():
-            return candidate
+    """Return ``directory/name``, or ``directory/name.gz`` when only that exists (``compressed``: only the .gz).
+
+    When both exist they must hold the same content (compared after decompression), or
+    neither is used: which one is the data set would be a guess.
+    """
+    candidates = (directory / f"{name}.gz",) if compressed else (directory / name, directory / f"{name}.gz")
+    found = [c for c in candidates if c.exists() or c.is_symlink()]
+    if len(found) == 2:
+        raw, packed = (_load_file(c, vendored=vendored) for c in found)
+        if raw.sha256 != packed.sha256:
+            raise DataFileError(
+                f"{found[0]} and {found[1]} both exist with different content "
+                f"({_describe_entry(raw)} vs {_describe_entry(packed)}); remove the one that is not your data set"
+            )
+    if found:
+        return found[0]
     expected = ", ".join(MNIST_FILES)
     fix = f"; {_REINSTALL}" if vendored else ""
     raise DataFileError(
@@ -228,11 +279,18 @@ def _find_file(directory: Path, name: str, *, vendored: bool, compressed: bool =
     )
 
 
+def _describe_entry(entry: _Entry) -> str:
+    """Shape and the start of the content hash, for messages."""
+    return f"{'x'.join(map(str, entry.array.shape))}, sha256 {entry.sha256[:12]}"
+
+
 def _load_file(path: Path, *, vendored: bool) -> _Entry:
     """Decode ``path`` through the cache; its array is read-only."""
     try:
         resolved = path.resolve()
         st = resolved.stat()
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: no such file (a symbolic link to a missing file?)") from None
     except OSError as exc:
         raise DataFileError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
     stamp = (st.st_mtime_ns, st.st_size)
@@ -281,70 +339,19 @@ def _load_arrays(
         for path, name, entry in zip(paths, MNIST_FILES, entries):
             _verify(path, name, entry, vendored=True)
     x_train, t_train, x_test, t_test = (entry.array for entry in entries)
-    _check_images(paths[0], x_train)
-    _check_images(paths[2], x_test)
+    check_images(paths[0], x_train)
+    check_images(paths[2], x_test)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataFileError(
             f"{paths[0]} and {paths[2]}: image sizes differ: "
-            f"{_size(x_train)} (train) vs {_size(x_test)} (test)"
+            f"{image_size(x_train)} (train) vs {image_size(x_test)} (test)"
         )
-    _check_labels(paths[1], t_train, paths[0], x_train)
-    _check_labels(paths[3], t_test, paths[2], x_test)
-    k = count_classes(t_train, t_test) if num_classes is None else _check_num_classes(num_classes)
-    _check_classes(paths[1], t_train, k)
-    _check_classes(paths[3], t_test, k)
+    check_labels(paths[1], t_train, paths[0], x_train)
+    check_labels(paths[3], t_test, paths[2], x_test)
+    k = count_classes(t_train, t_test) if num_classes is None else check_num_classes(num_classes)
+    check_classes(paths[1], t_train, k)
+    check_classes(paths[3], t_test, k)
     return (x_train, t_train), (x_test, t_test), k
-
-
-def count_classes(*labels: np.ndarray) -> int:
-    """One more than the largest label in ``labels`` (arrays of non-negative integer labels): K for labels 0..K-1."""
-    return max((int(t.max()) + 1 for t in labels if t.size), default=0)
-
-
-def _check_num_classes(num_classes: object) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-    return int(num_classes)
-
-
-def _check_classes(path: Path, labels: np.ndarray, k: int) -> None:
-    """Labels must lie in 0..k-1."""
-    bad = np.flatnonzero(labels >= k)
-    if bad.size:
-        i = int(bad[0])
-        raise DataFileError(
-            f"{path}: label {int(labels[i])} at index {i} is outside 0..{k - 1} for num_classes={k} "
-            f"({bad.size} labels out of range)"
-        )
-
-
-def _size(images: np.ndarray) -> str:
-    """Format the per-image size, e.g. ``28x28``."""
-    return "x".join(map(str, images.shape[1:]))
-
-
-def _check_images(path: Path, images: np.ndarray) -> None:
-    """Images must be a 3-D uint8 array (N, H, W)."""
-    if images.ndim != 3 or images.dtype != np.uint8:
-        shape = "x".join(map(str, images.shape))
-        raise DataFileError(
-            f"{path}: expected 3-D uint8 images (N, H, W), "
-            f"got {images.ndim}-D {images.dtype} of shape {shape}"
-        )
-
-
-def _check_labels(path: Path, labels: np.ndarray, images_path: Path, images: np.ndarray) -> None:
-    """Labels must be 1-D non-negative integers, one per image."""
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise DataFileError(f"{path}: expected 1-D integer labels, got {labels.ndim}-D {labels.dtype}")
-    if labels.shape[0] != images.shape[0]:
-        raise DataFileError(
-            f"{images_path} has {images.shape[0]} images but {path} has {labels.shape[0]} labels"
-        )
-    bad = np.flatnonzero(labels < 0)
-    if bad.size:
-        i = int(bad[0])
-        raise DataFileError(f"{path}: label {int(labels[i])} at index {i} is negative ({bad.size} negative labels)")
 
 
 def _images(images: np.ndarray, normalize: bool, flatten: bool) -> np.ndarray:

@@ -1,10 +1,16 @@
 """Checkpoints: a network's parameters, architecture, dtype and history in one ``.npz``, without pickle.
 
 Layout: one array per parameter (``param/W1`` ...) in the network's dtype, and ``meta``, a
-0-d unicode array holding JSON (format, version, network config, history, trainer state).
-Files are written atomically (temporary file, fsync, rename), so an interrupted save leaves
-the previous checkpoint intact, and read with ``allow_pickle=False``, so loading never runs
-code from the file.
+0-d unicode array holding JSON (format, version, network config, history, trainer state and,
+for ``xpnet train``, the run: backend, device, iterations, settings and the data set's
+identity). Files are written atomically (temporary file, fsync, rename), so an interrupted
+save leaves the previous checkpoint intact.
+
+Loading treats the file as untrusted: it must be a regular file; only the expected members,
+stored uncompressed, are accepted; every ``.npy`` header is checked against the architecture
+and the member's length before anything is allocated; the metadata is checked field by field
+(:mod:`xpnet.io.schema`). Every failure is a :class:`~xpnet.errors.CheckpointError` naming the
+file and the problem.
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +25,12 @@ from typing import Any
 import numpy as np
 
 from .._array.registry import get_backend, to_numpy
-from ..errors import BackendError, CheckpointError
+from ..errors import BackendError, CheckpointBackendError, CheckpointError, XpnetError
 from ..nets import TwoLayerNet
 from ..training.history import History
-from .atomic import atomic_write_bytes
+from .atomic import OutputError, atomic_write_bytes
+from .npz import NpzReader
+from .schema import META, SchemaError, validate
 
 __all__ = ["Checkpoint", "load", "load_checkpoint", "save"]
 
@@ -33,30 +40,41 @@ VERSION = 1
 
 @dataclass
 class Checkpoint:
-    """Everything a checkpoint holds: the network, its training history and resumable trainer state."""
+    """Everything a checkpoint holds: the network, its training history, resumable trainer state and the run record."""
 
     network: Any
     history: History | None
     trainer_state: dict[str, Any] | None
     meta: dict[str, Any]
 
+    @property
+    def run(self) -> dict[str, Any] | None:
+        """What ``xpnet train`` recorded about the run (backend, device, iterations, settings, data), or None."""
+        return self.meta.get("run")
 
-def save(network: Any, path: str | os.PathLike, *, history: History | None = None, trainer_state: dict | None = None) -> None:
+
+def save(network: Any, path: str | os.PathLike, *, history: History | None = None, trainer_state: dict | None = None,
+         run: dict | None = None) -> None:
     """Write ``network`` (a TwoLayerNet) to ``path`` as ``.npz``, atomically.
 
     Parameters
     ----------
     network : TwoLayerNet
     path : str or PathLike
-        Target file; its directory must exist. ``.npz`` is not appended.
+        Target file; its directory must exist. ``.npz`` is not appended. A symbolic link is
+        followed; a directory, device, FIFO or socket is refused.
     history : History, optional
         Stored alongside (e.g. for plotting later).
     trainer_state : dict, optional
         ``Trainer.state()``, to resume training exactly.
+    run : dict, optional
+        What the run was (``xpnet train`` records backend, device, iterations, settings and data set).
+
+    Raises
+    ------
+    CheckpointError
+        The file cannot be written; the previous file at ``path`` is then unchanged.
     """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise CheckpointError(f"{path}: cannot save a checkpoint: directory {path.parent} does not exist")
     meta = {
         "format": FORMAT,
         "version": VERSION,
@@ -65,53 +83,53 @@ def save(network: Any, path: str | os.PathLike, *, history: History | None = Non
         "device": network.backend.device_name,
         "history": history.to_dict() if history is not None else None,
         "trainer_state": trainer_state,
+        "run": run,
     }
     arrays = {f"param/{k}": to_numpy(v) for k, v in network.params.items()}
     buf = io.BytesIO()
     np.savez(buf, meta=np.asarray(json.dumps(meta)), **arrays)  # type: ignore[arg-type]  # names, not allow_pickle
     try:
         atomic_write_bytes(path, buf.getvalue())
+    except OutputError as exc:  # names the path already
+        raise CheckpointError(f"cannot write checkpoint: {exc}") from exc
     except OSError as exc:
-        raise CheckpointError(f"{path}: cannot write checkpoint: {exc.strerror or exc}") from exc
+        raise CheckpointError(f"{os.fspath(path)}: cannot write checkpoint: {exc.strerror or exc}") from exc
+
+
+def _meta(path: Path, reader: NpzReader) -> dict[str, Any]:
+    """The metadata member, parsed and checked against the schema."""
+    text = reader.text("meta")
+    try:
+        meta = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, too many digits, nesting beyond the stack
+        raise CheckpointError(f"{path}: checkpoint metadata is not valid JSON: {' '.join(str(exc).split())[:200]}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(f"{path}: not an xpnet checkpoint (format {str(found)[:40]!r})")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {str(meta.get('version'))[:20]} is not supported (this xpnet reads {VERSION})")
+    try:
+        validate(meta, META)
+    except SchemaError as exc:
+        raise CheckpointError(f"{path}: corrupt checkpoint metadata: {exc}") from None
+    return meta
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            contents = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise CheckpointError(f"{path}: not a readable xpnet checkpoint (.npz): {exc}") from exc
-    if "meta" not in contents:
-        raise CheckpointError(f"{path}: not an xpnet checkpoint: no 'meta' entry")
-    try:
-        meta = json.loads(str(contents.pop("meta")))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise CheckpointError(f"{path}: checkpoint metadata is not valid JSON: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not an xpnet checkpoint (format {meta.get('format') if isinstance(meta, dict) else meta!r})")
-    if meta.get("version") != VERSION:
-        raise CheckpointError(f"{path}: checkpoint version {meta.get('version')} is not supported (this xpnet reads {VERSION})")
-    return meta, contents
-
-
-def _validated_params(path: Path, config: dict[str, Any], contents: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    expected = TwoLayerNet.param_shapes(config["input_size"], config["hidden_size"], config["output_size"])
-    names = {k.removeprefix("param/") for k in contents}
-    if names != set(expected):
-        raise CheckpointError(f"{path}: parameters {sorted(names)} do not match the expected {sorted(expected)}")
-    params = {}
-    for key, shape in expected.items():
-        arr = contents[f"param/{key}"]
-        if arr.shape != shape:
-            raise CheckpointError(f"{path}: parameter {key} has shape {arr.shape}, the architecture says {shape}")
-        if arr.dtype != np.dtype(config["dtype"]):
-            raise CheckpointError(f"{path}: parameter {key} has dtype {arr.dtype}, the checkpoint says {config['dtype']}")
+    """Metadata and parameters (host arrays, checked against the architecture) of the checkpoint at ``path``."""
+    with NpzReader(path, CheckpointError, "checkpoint") as reader:
+        if "meta" not in reader.names:
+            raise CheckpointError(f"{path}: not an xpnet checkpoint: no 'meta' entry")
+        meta = _meta(path, reader)
+        config = meta["network"]
+        shapes = TwoLayerNet.param_shapes(config["input_size"], config["hidden_size"], config["output_size"])
+        reader.expect_names({"meta", *(f"param/{k}" for k in shapes)})
+        dtype = np.dtype(config["dtype"])
+        params = {key: reader.array(f"param/{key}", [dtype], shape) for key, shape in shapes.items()}
+    for key, arr in params.items():
         if not np.all(np.isfinite(arr)):
             raise CheckpointError(f"{path}: parameter {key} contains NaN or infinite values")
-        params[key] = arr
-    return params
+    return meta, params
 
 
 def load_checkpoint(path: str | os.PathLike, *, backend: Any = None, device: Any = None) -> Checkpoint:
@@ -119,6 +137,8 @@ def load_checkpoint(path: str | os.PathLike, *, backend: Any = None, device: Any
 
     Parameters
     ----------
+    path : str or PathLike
+        A regular file (a FIFO, device or directory is refused at once, never read).
     backend, device : optional
         Where to put the network. Default: the backend and device it was saved from, as
         ``torch.load`` does; ``device`` alone picks another device of the saved backend,
@@ -129,24 +149,27 @@ def load_checkpoint(path: str | os.PathLike, *, backend: Any = None, device: Any
     BackendError
         The saved (or requested) backend or device is not usable here; the message says
         why and how to load the network elsewhere (e.g. ``backend="numpy"``).
+    TypeError
+        ``path`` is not a str or PathLike.
     CheckpointError
-        Missing, unreadable or corrupt file; wrong format or version; parameters whose
-        names, shapes or dtypes do not match the stored architecture.
+        Missing, unreadable, corrupt or hostile file; wrong format or version; members other than
+        the expected ones; parameters whose shapes or dtypes do not match the stored architecture;
+        a backend or device that cannot hold the network. The message names the file.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load: path must be a str or os.PathLike, got {type(path).__name__}")
     path = Path(path)
-    meta, contents = _read(path)
-    config = meta.get("network") or {}
-    required = ("class", "input_size", "hidden_size", "output_size", "activation", "dtype", "weight_init_std")
-    missing = [k for k in required if k not in config]
-    if missing or config["class"] != "TwoLayerNet":
-        raise CheckpointError(f"{path}: network description is incomplete or unknown (missing {missing}, class {config.get('class')!r})")
-    params = _validated_params(path, config, contents)
+    meta, params = _read(path)
+    config = meta["network"]
     be = _saved_or_requested_backend(path, meta, backend, device)
-    net = TwoLayerNet(
-        config["input_size"], config["hidden_size"], config["output_size"], config["weight_init_std"],
-        activation=config["activation"], backend=be, dtype=config["dtype"], params=params,
-    )
-    history = History.from_dict(meta["history"]) if meta.get("history") else None
+    try:
+        net = TwoLayerNet(
+            config["input_size"], config["hidden_size"], config["output_size"], config["weight_init_std"],
+            activation=config["activation"], backend=be, dtype=config["dtype"], params=params,
+        )
+        history = History.from_dict(meta["history"]) if meta.get("history") else None
+    except (XpnetError, TypeError, ValueError) as exc:  # e.g. float64 on JAX without its 64-bit mode
+        raise CheckpointError(f"{path}: cannot build the {config['dtype']} network on {be}: {exc}") from exc
     return Checkpoint(net, history, meta.get("trainer_state"), meta)
 
 
@@ -160,7 +183,7 @@ def _saved_or_requested_backend(path: Path, meta: dict[str, Any], backend: Any, 
         return get_backend(saved, device)
     except (BackendError, ValueError) as exc:
         where = f"{saved} on {device}" if device is not None else saved
-        raise BackendError(
+        raise CheckpointBackendError(
             f"{path}: the network was saved from {where}, which is not usable here: {exc}; load it elsewhere, "
             f"e.g. xpnet.load({str(path)!r}, backend='numpy') (or xpnet train --resume ... --backend numpy)"
         ) from exc

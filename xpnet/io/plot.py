@@ -13,11 +13,13 @@ import functools
 import io
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ..training.history import History
+from .atomic import atomic_write_bytes
 
-__all__ = ["matplotlib_available", "plot_history"]
+__all__ = ["matplotlib_available", "plot_format", "plot_history", "plot_path"]
 
 _MISSING = "plotting needs matplotlib, which is not installed: pip install 'xpnet[plot]' (or pip install matplotlib)"
 
@@ -29,6 +31,33 @@ def matplotlib_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def plot_path(path: str | os.PathLike[str]) -> Path:
+    """Where a plot asked for as ``path`` is written: ``path`` itself, with ``.png`` added when it has no suffix."""
+    path = Path(path)
+    return path if path.suffix else path.with_name(path.name + ".png")
+
+
+def plot_format(path: str | os.PathLike[str]) -> str:
+    """The image format of ``path`` from its suffix (``png``, ``pdf``, ``svg`` ...), checked against matplotlib's formats.
+
+    Raises
+    ------
+    ValueError
+        The suffix names no format matplotlib can write (the message lists them).
+    ImportError
+        matplotlib is not installed.
+    """
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError as exc:
+        raise ImportError(_MISSING) from exc
+    fmt = Path(path).suffix.lower().lstrip(".")
+    known = FigureCanvasBase.get_supported_filetypes()
+    if fmt not in known:
+        raise ValueError(f"{os.fspath(path)}: unknown plot format {fmt!r}; use one of {', '.join('.' + k for k in sorted(known))}")
+    return fmt
 
 
 def _smooth(values: list[float], window: int) -> list[float]:
@@ -84,7 +113,8 @@ def plot_history(
         Two Axes get the loss and the accuracies; one Axes gets the loss, and the accuracies on
         a second y axis (``ax.twinx()``). Default: a new figure of two panels.
     path : str or PathLike, optional
-        Also write the figure there (PNG).
+        Also write the figure there, atomically; its suffix picks the format (``.png``, ``.pdf``,
+        ``.svg`` ...), and none means PNG (``.png`` is added, see :func:`plot_path`).
     title : str, optional
         Default: ``"TwoLayerNet on <data set> (<backend>, <dtype>)"`` from ``history.config``.
 
@@ -97,6 +127,10 @@ def plot_history(
     ------
     ImportError
         matplotlib is not installed (the message says how to install it).
+    ValueError
+        ``path`` names an unknown format.
+    OSError
+        ``path`` cannot be written (the previous file, if any, is left as it was).
     """
     if isinstance(ax, (str, os.PathLike)):  # the older plot_history(history, path)
         ax, path = None, ax
@@ -112,8 +146,16 @@ def plot_history(
     if ax is None:
         fig.tight_layout()
     if path is not None:
-        fig.savefig(os.fspath(path), dpi=100)
+        _write(fig, path)
     return fig
+
+
+def _write(fig: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``fig`` to :func:`plot_path` of ``path`` in the format its suffix names, atomically."""
+    target = plot_path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=plot_format(target), dpi=100)
+    atomic_write_bytes(target, buf.getvalue())
 
 
 def _accuracy_curves(history: History, ax: Any, *, twin: bool) -> None:

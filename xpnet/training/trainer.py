@@ -23,6 +23,7 @@ from ..errors import TrainingDiverged
 from ..optim import SGD
 from .batches import BatchDraws
 from .data import Batches, DeviceSet
+from .diagnosis import data_scale, divergence_message
 from .evaluations import Evaluations, Result
 from .history import EvalRecord, History
 from .step import TrainStep
@@ -220,10 +221,11 @@ class Trainer:
             it = first + bad[0] + 1
             self.network.params = self._last_good
             self.history.stop_reason = "diverged"
-            raise TrainingDiverged(
-                f"training diverged: the loss became {values[bad[0]]} at iteration {it} "
-                f"(learning rate {self._config()['lr']}); try a smaller learning rate, e.g. --lr 0.1"
-            )
+            raise TrainingDiverged(divergence_message(
+                values[bad[0]], it, self.history.train_loss[0], lr=getattr(self.optimizer, "lr", None),
+                init_std=self.network.config.get("weight_init_std"), scale=data_scale(self.train_set),
+                n_classes=self.network.output_size,
+            ))
 
     def _check_growth(self, values: list[float], first: int) -> None:
         """Note (once) when the mean loss of the steps just read back exceeds 1.5 times the first step's loss."""

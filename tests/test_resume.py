@@ -1,0 +1,229 @@
+"""Resume is the same run, and signals stop it cleanly: SIGTERM/SIGHUP save like Ctrl-C; the printed hint continues it.
+
+A checkpoint records the run (backend, device, dtype, iterations, settings, seed, data set);
+``--resume`` continues it by default, accepts only the changes that keep it the same run, and
+refuses the others naming the field, the recorded value and the new one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _files import env, one_line_error, write_mnist_dir, xpnet_command
+from conftest import to_np
+
+import xpnet
+from xpnet.cli import main
+from xpnet.io.checkpoint import load_checkpoint
+
+HAS_JAX = importlib.util.find_spec("jax") is not None
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    return write_mnist_dir(tmp_path_factory.mktemp("data"))
+
+
+def _train(*argv: str) -> int:
+    return main(["train", "--quiet", *argv])
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, data) -> Path:
+    """A checkpoint after 60 of 120 iterations on the small data set, on array_api_strict."""
+    path = tmp_path_factory.mktemp("run") / "run.npz"
+    assert _train("--data-dir", str(data), "--backend", "array_api_strict", "--iters", "60", "--eval-every", "30",
+                  "--seed", "4", "--lr", "0.2", "--save", str(path)) == 0
+    ckpt = load_checkpoint(path)
+    ckpt.meta["run"]["iters"] = 120  # as if it had been asked for 120 and stopped at 60
+    xpnet.io.checkpoint.save(ckpt.network, path, history=ckpt.history, trainer_state=ckpt.trainer_state, run=ckpt.meta["run"])
+    return path
+
+
+def test_the_checkpoint_records_the_run(run, data):
+    record = load_checkpoint(run).run
+    assert record["backend"] == "array_api_strict" and record["device"] is None and record["dtype"] == "float32"
+    assert (record["seed"], record["lr"], record["batch_size"], record["eval_every"]) == (4, 0.2, 100, 30)
+    assert record["data"]["dir"] == str(data.resolve()) and record["data"]["train_size"] == 600
+    assert len(record["data"]["train_sha256"]) == 64
+
+
+def test_resume_without_options_continues_the_recorded_run(run, tmp_path, capsys):
+    out = tmp_path / "out.npz"
+    assert _train("--resume", str(run), "--save", str(out)) == 0
+    ckpt = load_checkpoint(out)
+    assert ckpt.history.iterations == 120 and ckpt.network.backend.name == "array_api_strict"
+    assert "array_api_strict" in capsys.readouterr().out
+
+
+REFUSED = [
+    ("--lr", "0.5", "lr", "0.2"),
+    ("--batch-size", "50", "batch_size", "100"),
+    ("--seed", "5", "seed", "4"),
+    ("--dtype", "float64", "dtype", "float32"),
+    ("--hidden-size", "20", "hidden_size", "50"),
+    ("--activation", "sigmoid", "activation", "relu"),
+    ("--weight-init-std", "0.1", "weight_init_std", "0.01"),
+    ("--eval-every", "10", "eval_every", "30"),
+    ("--val-split", "0.1", "val_split", "0.0"),
+    ("--gradient", "numerical", "gradient", "backprop"),
+]
+
+
+@pytest.mark.parametrize(("option", "new", "field", "old"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_a_setting_that_would_change_the_run_is_refused_naming_field_old_and_new(run, capsys, option, new, field, old):
+    assert _train("--resume", str(run), option, new) == 2
+    err = one_line_error(capsys.readouterr().err)
+    assert f"{option} {new} differs from the run's {field} {old}" in err
+
+
+def test_iters_below_the_iterations_done_is_refused(run, capsys):
+    assert _train("--resume", str(run), "--iters", "50") == 2
+    assert "--iters 50 is below the 60 iterations" in one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(("backend", "device"), [("numpy", None), ("array_api_strict", "device1"), ("torch", "cpu")])
+def test_backend_and_device_may_change_and_the_result_is_the_same(run, tmp_path, backend, device):
+    if backend == "torch" and importlib.util.find_spec("torch") is None:
+        pytest.skip("torch: not installed")
+    reference, moved = tmp_path / "ref.npz", tmp_path / "moved.npz"
+    assert _train("--resume", str(run), "--save", str(reference)) == 0
+    argv = ["--backend", backend] + (["--device", device] if device else [])
+    assert _train("--resume", str(run), "--save", str(moved), *argv) == 0
+    a, b = xpnet.load(reference, backend="numpy"), xpnet.load(moved, backend="numpy")
+    assert load_checkpoint(moved).run["backend"] == backend
+    for key in a.params:  # float32 on other libraries: the same steps, rounding apart
+        np.testing.assert_allclose(to_np(b.params[key]), to_np(a.params[key]), rtol=1e-4, atol=1e-5)
+
+
+def test_a_moved_data_directory_with_the_same_content_is_accepted(run, data, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(data, moved)
+    assert _train("--resume", str(run), "--data-dir", str(moved), "--iters", "70") == 0
+
+
+@pytest.mark.parametrize(("change", "field"), [("other images", "train_sha256"), ("fewer images", "train_size"),
+                                               ("embedded MNIST", "train_size")])
+def test_other_data_is_refused_naming_the_field(run, tmp_path, capsys, change, field):
+    if change == "embedded MNIST":
+        argv = []
+        record = load_checkpoint(run)
+        record.meta["run"]["data"]["dir"] = None  # recorded as the embedded set, yet with the small set's sizes
+        path = tmp_path / "r.npz"
+        xpnet.io.checkpoint.save(record.network, path, history=record.history, trainer_state=record.trainer_state,
+                                 run=record.meta["run"])
+    else:
+        other = write_mnist_dir(tmp_path / "other", 600 if change == "other images" else 500, 200, offset=1000)
+        argv, path = ["--data-dir", str(other)], run
+    assert _train("--resume", str(path), *argv) == 2
+    err = one_line_error(capsys.readouterr().err)
+    assert f"the data set differs from the run's: {field} was" in err
+
+
+def test_a_vanished_data_directory_is_named(tmp_path, capsys):
+    data = write_mnist_dir(tmp_path / "gone", 100, 50)
+    ckpt = tmp_path / "c.npz"
+    assert _train("--data-dir", str(data), "--iters", "5", "--save", str(ckpt)) == 0
+    capsys.readouterr()
+    shutil.rmtree(data)
+    assert _train("--resume", str(ckpt), "--iters", "10") == 2
+    err = one_line_error(capsys.readouterr().err)
+    assert "the run's data set cannot be read" in err and "gone" in err and "--data-dir" in err
+
+
+def test_a_checkpoint_without_a_run_record_is_refused(tmp_path, capsys):
+    path = tmp_path / "api.npz"
+    xpnet.save(xpnet.TwoLayerNet(784, 50, 10, seed=0), path)
+    assert _train("--resume", str(path)) == 2
+    assert "holds no run to continue" in one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax: not installed")
+def test_a_float64_run_resumes_on_jax(data, tmp_path):
+    """In a fresh process (this one has JAX's 64-bit mode on already), the command switches it on from the checkpoint."""
+    ckpt = tmp_path / "f64.npz"
+    assert _train("--data-dir", str(data), "--iters", "20", "--dtype", "float64", "--save", str(ckpt)) == 0
+    resumed = subprocess.run(xpnet_command("train", "--quiet", "--resume", str(ckpt), "--backend", "jax", "--iters", "30",
+                                           "--save", str(ckpt)), capture_output=True, text=True, env=env(), timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert load_checkpoint(ckpt).history.iterations == 30
+
+
+# --------------------------------------------------------------------------- signals and the printed hint
+def _start(*argv: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(xpnet_command("train", *argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env(), cwd=cwd)
+
+
+def _stop_after_first_epoch(proc: subprocess.Popen, signum: int) -> tuple[str, str]:
+    """Send ``signum`` once the first evaluation line is out; return (stdout, stderr)."""
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("epoch"):
+            proc.send_signal(signum)
+            break
+    out, err = proc.communicate(timeout=300)
+    return "".join(lines) + out, err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_termination_signal_stops_after_the_step_saves_and_exits_128_plus_n(data, tmp_path, signum):
+    proc = _start("--data-dir", str(data), "--iters", "100000", "--eval-every", "50", "--save", "net.npz", cwd=tmp_path)
+    out, err = _stop_after_first_epoch(proc, signum)
+    assert proc.returncode == 128 + signum, err
+    line = one_line_error(err)
+    assert f"interrupted by {signal.Signals(signum).name} at iteration" in line and "resume with: xpnet train" in line
+    ckpt = load_checkpoint(tmp_path / "net.npz")
+    assert ckpt.history.stop_reason == "interrupted" and 50 <= ckpt.history.iterations < 100000
+
+
+def test_the_printed_resume_hint_continues_to_the_uninterrupted_result(data, tmp_path):
+    """Interrupted with SIGTERM, resumed with exactly the printed command: the same parameters as one run."""
+    argv = ["--data-dir", str(data), "--backend", "array_api_strict", "--iters", "600", "--eval-every", "50", "--seed", "11"]
+    proc = _start(*argv, "--save", "net.npz", "--history", "h.json", cwd=tmp_path)
+    _, err = _stop_after_first_epoch(proc, signal.SIGTERM)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    stopped_at = load_checkpoint(tmp_path / "net.npz").history.iterations
+    assert stopped_at < 600, "the run ended before the signal: nothing was resumed"
+    hint = one_line_error(err).split("resume with: ")[1]
+    command = shlex.split(hint)
+    assert command[:2] == ["xpnet", "train"]
+    resumed = subprocess.run(xpnet_command(*command[1:]), capture_output=True, text=True, env=env(), cwd=tmp_path, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    whole = subprocess.run(xpnet_command("train", *argv, "--save", "whole.npz", "--quiet"), capture_output=True, text=True,
+                           env=env(), cwd=tmp_path, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    a, b = load_checkpoint(tmp_path / "net.npz"), load_checkpoint(tmp_path / "whole.npz")
+    assert a.history.iterations == b.history.iterations == 600 and a.network.backend.name == "array_api_strict"
+    for key in a.network.params:
+        np.testing.assert_array_equal(to_np(a.network.params[key]), to_np(b.network.params[key]))
+    assert a.history.train_loss == b.history.train_loss
+
+
+def test_a_signal_ignored_at_start_stays_ignored(data, tmp_path):
+    """Under ``nohup`` SIGHUP is ignored: it must not stop the run; SIGTERM still does."""
+    nohup = ("import runpy, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN); sys.argv[0] = 'xpnet'; "
+             "runpy.run_module('xpnet', run_name='__main__')")
+    argv = ["train", "--data-dir", str(data), "--iters", "100000", "--eval-every", "50", "--save", "net.npz"]
+    proc = subprocess.Popen([sys.executable, "-c", nohup, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env(), cwd=tmp_path)
+    lines = 0
+    for line in proc.stdout:
+        lines += line.startswith("epoch")
+        if lines == 1:
+            proc.send_signal(signal.SIGHUP)
+        if lines == 3:  # two more evaluations after the hangup: still running
+            proc.send_signal(signal.SIGTERM)
+            break
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "interrupted by SIGTERM" in one_line_error(err)

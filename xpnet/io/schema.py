@@ -1,0 +1,155 @@
+"""The shape of a checkpoint's metadata, checked field by field before anything is built from it.
+
+A field that is missing, of the wrong type or out of range is reported with its dotted name
+(``history.train_loss[3]``), so a corrupt or hostile file fails with one clear message instead
+of an ``AttributeError`` deep inside the code that reads it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["META", "Obj", "SchemaError", "validate"]
+
+#: Nesting allowed inside free-form values (configs, generator states).
+MAX_DEPTH = 8
+
+
+class SchemaError(ValueError):
+    """A metadata field does not have the expected form (the message names the field)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """A leaf: a predicate and what it expects, in words."""
+
+    test: Callable[[Any], bool]
+    expected: str
+
+
+@dataclass(frozen=True)
+class Obj:
+    """A JSON object with required and optional keys; other keys are allowed and ignored."""
+
+    required: dict[str, Any] = field(default_factory=dict)
+    optional: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A JSON array whose items all match ``item``."""
+
+    item: Any
+
+
+@dataclass(frozen=True)
+class Maybe:
+    """``null`` or a value matching ``spec``."""
+
+    spec: Any
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _depth(v: Any, limit: int) -> bool:
+    """True when ``v`` nests no deeper than ``limit`` levels."""
+    if isinstance(v, dict):
+        return limit > 0 and all(_depth(x, limit - 1) for x in v.values())
+    if isinstance(v, list):
+        return limit > 0 and all(_depth(x, limit - 1) for x in v)
+    return True
+
+
+INT = Check(_int, "an integer")
+COUNT = Check(lambda v: _int(v) and v >= 0, "a non-negative integer")
+SIZE = Check(lambda v: _int(v) and v >= 1, "a positive integer")
+NUMBER = Check(_number, "a number")
+POSITIVE = Check(lambda v: _number(v) and math.isfinite(v) and v > 0, "a positive finite number")
+LOSS = Check(lambda v: _number(v) or v in ("nan", "inf", "-inf"), "a number (or 'nan', 'inf')")
+STR = Check(lambda v: isinstance(v, str), "a string")
+BOOL = Check(lambda v: isinstance(v, bool), "true or false")
+JSON_OBJECT = Check(lambda v: isinstance(v, dict) and _depth(v, MAX_DEPTH), f"an object nested at most {MAX_DEPTH} deep")
+
+
+def one_of(*values: Any) -> Check:
+    """A leaf that accepts exactly these values."""
+    return Check(lambda v: isinstance(v, type(values[0])) and v in values, " or ".join(repr(x) for x in values))
+
+
+HISTORY = Obj(optional={
+    "train_loss": ListOf(LOSS), "eval_iters": ListOf(COUNT), "train_acc": ListOf(NUMBER), "test_acc": ListOf(NUMBER),
+    "val_acc": ListOf(NUMBER), "train_time": NUMBER, "eval_time": NUMBER, "elapsed": NUMBER, "best_iter": Maybe(COUNT),
+    "stop_reason": STR, "notes": ListOf(STR), "config": JSON_OBJECT,
+})
+
+NETWORK = Obj(required={
+    "class": one_of("TwoLayerNet"), "input_size": SIZE, "hidden_size": SIZE, "output_size": SIZE,
+    "weight_init_std": POSITIVE, "activation": one_of("relu", "sigmoid"), "dtype": one_of("float32", "float64"),
+})
+
+TRAINER_STATE = Obj(
+    required={"rng": JSON_OBJECT, "history": HISTORY},
+    optional={"bad_evals": COUNT, "best": Maybe(Obj(required={"val_acc": NUMBER, "iteration": COUNT}))},
+)
+
+DATA = Obj(required={
+    "source": STR, "dir": Maybe(STR), "train_size": SIZE, "test_size": COUNT, "image_shape": ListOf(SIZE),
+    "train_sha256": STR, "test_sha256": STR,
+})
+
+RUN = Obj(required={
+    "backend": STR, "device": Maybe(STR), "dtype": one_of("float32", "float64"), "iters": COUNT, "seed": COUNT,
+    "batch_size": SIZE, "lr": POSITIVE, "hidden_size": SIZE, "activation": one_of("relu", "sigmoid"),
+    "weight_init_std": POSITIVE, "eval_every": SIZE, "val_split": NUMBER, "patience": Maybe(SIZE),
+    "gradient": one_of("backprop", "numerical"), "data": DATA,
+})
+
+#: The whole metadata of a checkpoint (format and version are checked before this).
+META = Obj(
+    required={"format": STR, "version": INT, "network": NETWORK},
+    optional={"backend": STR, "device": STR, "history": Maybe(HISTORY), "trainer_state": Maybe(TRAINER_STATE),
+              "run": Maybe(RUN)},
+)
+
+
+def validate(value: Any, spec: Any, where: str = "metadata") -> None:
+    """Raise :class:`SchemaError` naming the first field of ``value`` that does not match ``spec``."""
+    if isinstance(spec, Maybe):
+        if value is not None:
+            validate(value, spec.spec, where)
+    elif isinstance(spec, Obj):
+        if not isinstance(value, dict):
+            raise SchemaError(f"{where} must be an object, got {_show(value)}")
+        for key, sub in spec.required.items():
+            if key not in value:
+                raise SchemaError(f"{where} has no field {key!r}")
+            validate(value[key], sub, f"{where}.{key}")
+        for key, sub in spec.optional.items():
+            if key in value:
+                validate(value[key], sub, f"{where}.{key}")
+    elif isinstance(spec, ListOf):
+        if not isinstance(value, list):
+            raise SchemaError(f"{where} must be a list, got {_show(value)}")
+        test = spec.item.test if isinstance(spec.item, Check) else None
+        for i, item in enumerate(value):
+            if test is None or not test(item):  # the fast path for long lists of numbers
+                validate(item, spec.item, f"{where}[{i}]")
+    elif not spec.test(value):
+        raise SchemaError(f"{where} must be {spec.expected}, got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    """A short description of a JSON value for messages."""
+    if isinstance(value, (dict, list)):
+        return f"{'an object' if isinstance(value, dict) else 'a list'} of {len(value)} item(s)"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,60 @@
+"""Why a run diverged, in words: the learning rate, the initial weight scale or the data.
+
+The inputs are refused at the boundary when they hold NaN or inf, so a loss that becomes
+non-finite has one of three usual causes, told apart by when and how it happened:
+
+* the data: finite but huge inputs (floats far outside [0, 1]);
+* the initial weights: the very first loss, computed before any update, is already
+  non-finite or far above chance level (ln K);
+* the learning rate: the loss started sensibly and blew up after some updates.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["data_scale", "divergence_message"]
+
+#: Inputs larger than this in magnitude are not scaled like images (uint8 pixels become [0, 1]).
+DATA_SCALE_LIMIT = 1e3
+#: A first loss this many times chance level means the initial weights are far too large.
+FIRST_LOSS_FACTOR = 100
+
+
+def data_scale(train_set: Any) -> float:
+    """Largest |x| of a training set on the device (1.0 for uint8 pixels, which are scaled to [0, 1]); one host read."""
+    if getattr(train_set, "pixels", None) is not None:
+        return 1.0
+    xp = train_set.backend.xp
+    return float(xp.max(xp.abs(train_set.x)))
+
+
+def divergence_message(value: float, iteration: int, first_loss: float, *, lr: float | None, init_std: float | None,
+                       scale: float, n_classes: int) -> str:
+    """The message of :class:`~xpnet.errors.TrainingDiverged`: what happened, and the likely cause with a fix.
+
+    Parameters
+    ----------
+    value : float
+        The first non-finite loss; ``iteration`` is its 1-based step.
+    first_loss : float
+        The loss of the run's first step (from the initial weights).
+    lr, init_std : float or None
+        The learning rate and the initial weights' standard deviation, where known.
+    scale : float
+        Largest |x| of the training inputs (see :func:`data_scale`).
+    n_classes : int
+    """
+    head = f"training diverged: the loss became {value} at iteration {iteration}"
+    chance = math.log(max(n_classes, 2))
+    if not math.isfinite(scale) or scale > DATA_SCALE_LIMIT:
+        return (f"{head}; likely cause: the data: training inputs reach |x| = {scale:.3g}; scale them to about [0, 1] "
+                "(uint8 pixels are scaled by 1/255 for you)")
+    if not math.isfinite(first_loss) or first_loss > FIRST_LOSS_FACTOR * chance:
+        std = f"weight_init_std {init_std:g}, " if init_std is not None else ""
+        return (f"{head}; likely cause: the initial weight scale ({std}the book uses 0.01): the first step's loss was "
+                f"already {first_loss:.4g}, against {chance:.2f} at chance level; try --weight-init-std 0.01")
+    hint = f", e.g. --lr {0.1 if lr > 0.5 else lr / 10:g}" if lr is not None else ""  # the book's 0.1 for absurd rates
+    return (f"{head}; likely cause: the learning rate{f' (lr {lr:g})' if lr is not None else ''}, after a first loss "
+            f"of {first_loss:.4g}; try a smaller learning rate{hint}")
