@@ -31,7 +31,9 @@ class SGD:
         if not is_trusted():
             self._check(params, grads)
         for key, grad in grads.items():
-            params[key] = params[key] - self.lr * grad
+            new = grad * -self.lr  # a fresh array of ours: adding in place saves allocating a second one
+            new += params[key]  # == params[key] - lr * grad, bit for bit
+            params[key] = new
 
     @classmethod
     def _check(cls, params: Mapping[str, Any], grads: Mapping[str, Any]) -> None:
