@@ -1,8 +1,9 @@
 """The backend matrix every array test runs on, and helpers to compare results on the host.
 
 Cases: NumPy; array_api_strict on its default device and on ``Device("device1")`` (a CPU
-stand-in for a GPU: mixing devices raises); PyTorch CPU and JAX CPU when installed; CuPy
-when a CUDA device is usable. A case that cannot run here is skipped with the reason.
+stand-in for a GPU: mixing devices raises); PyTorch CPU and JAX CPU when installed; CuPy,
+PyTorch on ``cuda:0`` and JAX on its first GPU when a CUDA device is usable. A case that
+cannot run here is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def _skip_reason(name: str, device: Any) -> str | None:
     info = {i.name: i for i in xpnet.available()}[name]
     if not info.usable:
         return f"{name}: {info.reason}"
+    try:
+        get_backend(name, device)
+    except (xpnet.BackendError, ValueError) as exc:  # e.g. no GPU for this library here
+        return f"{name} on {device}: {exc}"
     return None
 
 
@@ -40,12 +45,18 @@ BACKEND_CASES = [
     ("torch", "cpu", "torch"),
     ("jax", "cpu", "jax"),
     ("cupy", "cuda:0", "cupy"),
+    ("torch", "cuda:0", "torch-cuda"),
+    ("jax", "gpu", "jax-gpu"),
 ]
 
 
-def _params() -> list:
+#: The cases whose training step is compiled by the backend's compiler (see xpnet.training.compiled).
+COMPILED_CASES = [case for case in BACKEND_CASES if case[0] == "jax"]
+
+
+def _params(cases: list = BACKEND_CASES) -> list:
     params = []
-    for name, device, case_id in BACKEND_CASES:
+    for name, device, case_id in cases:
         reason = _skip_reason(name, device)
         marks = [pytest.mark.skip(reason=reason)] if reason else []
         params.append(pytest.param((name, device), id=case_id, marks=marks))
@@ -55,6 +66,13 @@ def _params() -> list:
 @pytest.fixture(params=_params())
 def backend(request: pytest.FixtureRequest) -> Backend:
     """A (namespace, device) pair from the matrix above."""
+    name, device = request.param
+    return get_backend(name, device)
+
+
+@pytest.fixture(params=_params(COMPILED_CASES))
+def compiled_backend(request: pytest.FixtureRequest) -> Backend:
+    """A case of the matrix whose training step is compiled (JAX on the CPU, JAX on a GPU)."""
     name, device = request.param
     return get_backend(name, device)
 
