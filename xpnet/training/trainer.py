@@ -72,7 +72,7 @@ class Trainer:
         every core). One thread suits the small training matmuls; evaluation gains from more.
     eval_async : bool, optional
         Measure each evaluation point on a background thread, from a snapshot of the
-        parameters, while training goes on (NumPy only; not with ``patience``, whose
+        parameters, while training goes on (NumPy or compiled JAX; not with ``patience``, whose
         decision must come before the next step). The last evaluation runs inline on every
         core. None (default): on when the run allows it and the machine has two or more cores.
     compiled : bool, optional
@@ -114,8 +114,8 @@ class Trainer:
         self.batch_size, self.gradient, self.eval_batch_size = batch_size, gradient, eval_batch_size
         self.val_split, self.patience = float(val_split), patience
         self.train_threads, self.eval_threads = train_threads, eval_threads
-        self.eval_async = self._check_eval_async(eval_async)
         self.compiled, self._devices = resolve(network, self.optimizer, gradient, batch_size, compiled, data_parallel)
+        self.eval_async = self._check_eval_async(eval_async)
         self.data_parallel = len(self._devices) if self._devices else 1
         self._counter = make_counter(network, eval_batch_size, self.compiled)
         self._load_sets(train_data, test_data)
@@ -167,12 +167,13 @@ class Trainer:
             raise ValueError("train: eval_batch_size and eval_every must be positive")
 
     def _check_eval_async(self, eval_async: bool | None) -> bool:
-        possible = self.backend.name == "numpy" and hasattr(self.network, "with_params") and self.patience is None
+        # NumPy and XLA release the GIL in their large kernels: evaluation overlaps the training steps
+        possible = (self.backend.name == "numpy" or self.compiled) and hasattr(self.network, "with_params") and self.patience is None
         if eval_async is None:
             return possible and (os.cpu_count() or 1) >= 2
         if eval_async and not possible:
             raise ValueError(
-                "train: eval_async needs a network with with_params() (a TwoLayerNet) on the numpy backend and no patience (early stopping "
+                "train: eval_async needs a network with with_params() (a TwoLayerNet) on the numpy backend or compiled (JAX), and no patience (early stopping "
                 f"decides at each evaluation); got {type(self.network).__name__} on {self.backend.name}, patience {self.patience}"
             )
         return bool(eval_async)
