@@ -48,7 +48,7 @@ step() {
     local status=ok
     if [ "$rc" -eq 124 ]; then status="timed out after ${limit}s"; elif [ "$rc" -ne 0 ]; then status="failed ($rc)"; fi
     [ "$status" = ok ] || FAILED=1
-    ROWS+=("$(printf '%-34s %-22s %5ss' "$name" "$status" "$((SECONDS - start))")")
+    ROWS+=("$(printf '%-52s %-24s %5ss' "$name" "$status" "$((SECONDS - start))")")
 }
 
 ITERS=10000

@@ -129,7 +129,7 @@ def resolve(network: Any, optimizer: Any, gradient: str, batch_size: int, compil
     if network.backend.name != "jax":
         raise ValueError(f"train: data_parallel needs the jax backend (XLA splits the batch over devices); got {network.backend.name}")
     if not use:
-        raise ValueError(f"train: data_parallel runs the compiled step, but {blocker or 'compiled=False was asked for'}")
+        raise ValueError(f"train: data_parallel runs the compiled step, but {blocker or 'compiled=False (--eager) was asked for'}")
     from .compiled_jax import mesh_devices
 
     devices = mesh_devices(network.backend.device, wanted)
