@@ -5,10 +5,14 @@ batches of 100 drawn with replacement, 10,000 steps, accuracy on all 60,000 trai
 10,000 test images every 600 steps and after the last (17 evaluations). Implementations:
 ``xpnet`` (:class:`xpnet.Trainer`), ``book`` (``benchmarks/book_numpy.py``, the book's
 own code with its own dtypes: float64 arithmetic), ``book-dtype`` (the same code with
-images, labels and weights in the job's dtype; by default only for float32 jobs) and
-``torch`` (``benchmarks/torch_eager.py``, idiomatic eager PyTorch). Each
-repeat runs them in turn (A B C A B C ...), each in a fresh process whose peak RSS is its
-peak memory. The benchmark and its references live in this ``benchmarks/`` folder of the
+images, labels and weights in the job's dtype; by default only for float32 jobs),
+``torch`` (``benchmarks/torch_eager.py``, idiomatic eager PyTorch), ``jax``
+(``benchmarks/jax_jit.py``, idiomatic ``jax.jit`` over ``lax.scan``; by default with
+``--backend jax``, which leaves out the NumPy book references) and ``xpnet-eager`` (xpnet
+with ``compiled=False``: the step op by op; only when asked for). Each repeat runs them in
+turn (A B C A B C ...), each in a fresh process whose peak RSS is its peak memory and whose
+wall time, start-up and imports included, is its process time; the ``xpnet train`` process
+is timed in the same rounds. The benchmark and its references live in this ``benchmarks/`` folder of the
 repository, not in the installed package: run it from a checkout, with xpnet installed or not
 (the checkout's ``xpnet/`` comes first on the children's path).
 
@@ -44,8 +48,9 @@ __all__ = ["main"]
 
 BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent  # the repository: its xpnet comes first for child processes
-REFERENCES = {"book": "book_numpy.py", "book-dtype": "book_numpy.py", "torch": "torch_eager.py"}
-IMPLS = ("xpnet", "book", "book-dtype", "torch")
+REFERENCES = {"book": "book_numpy.py", "book-dtype": "book_numpy.py", "torch": "torch_eager.py", "jax": "jax_jit.py"}
+IMPLS = ("xpnet", "xpnet-eager", "book", "book-dtype", "torch", "jax")
+LIBRARIES = {"torch": "torch", "jax": "jax"}  # references that need a library installed
 _MARK = "XPNET-BENCH-RESULT "
 
 
@@ -65,7 +70,7 @@ def _data(job: Job) -> tuple[np.ndarray, ...]:
     return x_tr[: job.n_train], t_tr[: job.n_train], x_te[: job.n_test], t_te[: job.n_test]
 
 
-def _run_xpnet(job: Job, data: tuple[np.ndarray, ...]) -> dict[str, Any]:
+def _run_xpnet(job: Job, data: tuple[np.ndarray, ...], compiled: bool | None = None) -> dict[str, Any]:
     from xpnet.nets import TwoLayerNet
     from xpnet.training import Trainer
 
@@ -74,7 +79,8 @@ def _run_xpnet(job: Job, data: tuple[np.ndarray, ...]) -> dict[str, Any]:
 
         jax.config.update("jax_enable_x64", True)
     net = TwoLayerNet(D, job.hidden, K, backend=job.backend, device=job.device, dtype=job.dtype, seed=job.seed)
-    trainer = Trainer(net, data[:2], data[2:], batch_size=job.batch_size, lr=job.lr, seed=job.seed, eval_every=job.eval_every)
+    trainer = Trainer(net, data[:2], data[2:], batch_size=job.batch_size, lr=job.lr, seed=job.seed, eval_every=job.eval_every,
+                      compiled=compiled)
     tic = time.perf_counter()
     h = trainer.run(job.iters)
     total = time.perf_counter() - tic
@@ -82,22 +88,22 @@ def _run_xpnet(job: Job, data: tuple[np.ndarray, ...]) -> dict[str, Any]:
         "train_time": h.train_time, "eval_time": h.eval_time, "total_time": total, "test_acc": h.final_test_acc,
         "train_acc": h.train_acc[-1], "evals": len(h.test_acc), "iters": h.iterations,
         "first_loss": h.train_loss[0], "last_loss": h.train_loss[-1], "dtype": job.dtype,
-        "eval_async": h.config["eval_async"],
+        "eval_async": h.config["eval_async"], "compile_time": h.compile_time, "compiled": trainer.compiled,
     }
 
 
 def _child(impl: str, job: Job) -> dict[str, Any]:
     data = _data(job)
     rss_start = _rss_mb(peak=False)
-    if impl == "xpnet":
-        out = _run_xpnet(job, data)
+    if impl.startswith("xpnet"):
+        out = _run_xpnet(job, data, compiled=False if impl == "xpnet-eager" else None)
     else:
         kw = dict(iters=job.iters, dtype=None if impl == "book" else job.dtype, seed=job.seed, eval_every=job.eval_every,
                   hidden=job.hidden, batch_size=job.batch_size, lr=job.lr)
         if job.ref_threads == "matched":
             kw.update(zip(("train_threads", "eval_threads"), xpnet_threads()))
-        if impl == "torch":
-            kw["device"] = job.torch_device
+        if impl in ("torch", "jax"):
+            kw["device"] = job.torch_device if impl == "torch" else job.jax_device
         out = _load_reference(impl).run(*data, **kw)
     out.update(start_rss_mb=rss_start, peak_rss_mb=_rss_mb(peak=True))
     return out
@@ -124,17 +130,20 @@ def _env() -> dict[str, str]:
 
 def _run_once(impl: str, job: Job) -> dict[str, Any]:
     cmd = [sys.executable, str(BENCHMARKS / "bench.py"), "--child", impl, "--job", json.dumps(asdict(job))]
+    tic = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    wall = time.perf_counter() - tic
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(_MARK)]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"the {impl} run failed (exit code {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1][len(_MARK):])
+    return {**json.loads(lines[-1][len(_MARK):]), "process_time": wall}
 
 
 # --- statistics, the xpnet train process ---------------------------------------------------
 def _summary(runs: list[dict[str, Any]], job: Job) -> dict[str, Any]:
-    med = {k: statistics.median(r[k] for r in runs) for k in ("total_time", "train_time", "eval_time")}
+    med = {k: statistics.median(r[k] for r in runs) for k in ("total_time", "train_time", "eval_time", "process_time")}
     return {
+        "process_time": med["process_time"], "compile_time": statistics.median(r.get("compile_time") or 0.0 for r in runs),
         "median_time": med["total_time"], "min_time": min(r["total_time"] for r in runs),
         "train_time": med["train_time"], "eval_time": med["eval_time"], "iters_per_sec": job.iters / med["train_time"],
         "test_acc": statistics.median(r["test_acc"] for r in runs), "test_acc_min": min(r["test_acc"] for r in runs),
@@ -148,11 +157,12 @@ def _ratio(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
     return {
         "total": a["median_time"] / b["median_time"], "total_round_median": statistics.median(rounds),
         "train": a["train_time"] / b["train_time"], "eval": a["eval_time"] / b["eval_time"],
+        "process": a["process_time"] / b["process_time"],
     }
 
 
-def time_cli(job: Job, floor: dict[str, float]) -> dict[str, Any]:
-    """Wall time of the whole ``xpnet train --iters N --quiet`` process, against the matmul floor."""
+def time_cli(job: Job) -> dict[str, Any]:
+    """Wall time of one whole ``xpnet train --iters N --quiet`` process (``{"skipped": why}`` when it cannot run)."""
     if importlib.util.find_spec("xpnet.cli") is None or importlib.util.find_spec("xpnet.__main__") is None:
         return {"skipped": "xpnet.cli not found: no `xpnet train` command to time"}
     args = ["train", "--iters", str(job.iters), "--quiet", "--backend", job.backend, "--dtype", job.dtype, "--seed", str(job.seed),
@@ -164,8 +174,19 @@ def time_cli(job: Job, floor: dict[str, float]) -> dict[str, Any]:
         wall = time.perf_counter() - tic
     if proc.returncode != 0:
         return {"skipped": f"`xpnet {' '.join(args)}` exited with {proc.returncode}: {proc.stderr.strip()[-500:]}"}
+    return {"command": "xpnet " + " ".join(args), "wall_time": wall}
+
+
+def _cli_summary(runs: list[dict[str, Any]], results: dict[str, Any], floor: dict[str, float], job: Job) -> dict[str, Any]:
+    """The ``xpnet train`` process over the rounds: median wall time, against the matmul floor and each process."""
+    if not runs or "skipped" in runs[0]:
+        return runs[0] if runs else {"skipped": "not run"}
+    wall = statistics.median(r["wall_time"] for r in runs)
     floor_s = floor["train_step_s"] * job.iters + floor["eval_image_s"] * 70_000 * job.evals  # all of MNIST
-    return {"command": "xpnet " + " ".join(args), "wall_time": wall, "floor_s": floor_s, "x_floor": wall / floor_s}
+    per_round = {k: statistics.median(c["wall_time"] / r["process_time"] for c, r in zip(runs, v["runs"])) for k, v in results.items()}
+    return {"command": runs[0]["command"], "wall_time": wall, "times": [r["wall_time"] for r in runs], "floor_s": floor_s,
+            "x_floor": wall / floor_s, "vs_process": {k: wall / v["process_time"] for k, v in results.items()},
+            "vs_process_round_median": per_round}
 
 
 # --- command line -------------------------------------------------------------------------
@@ -179,8 +200,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="default float32 (the book: float64)")
     p.add_argument("--iters", type=int, default=None, help="training steps (default 10000; --short 300, --large 500)")
     p.add_argument("--repeats", type=int, default=None, help="runs of each implementation (default 5; --short 2, --large 3)")
-    p.add_argument("--impl", default=None, help="comma-separated subset of xpnet,book,book-dtype,torch (default: all "
-                   "available; book-dtype only for float32)")
+    p.add_argument("--impl", default=None, help="comma-separated subset of xpnet,xpnet-eager,book,book-dtype,torch,jax (default: "
+                   "those available of xpnet, book, book-dtype (float32 only) and torch; with --backend jax: xpnet, torch and jax)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and batches (default 0)")
     p.add_argument("--ref-threads", default="matched", choices=("matched", "default"),
                    help="references' CPU threads: 'matched' to xpnet's (1 for training, all for evaluation) or library defaults")
@@ -201,14 +222,17 @@ def _select(args: argparse.Namespace, parser: argparse.ArgumentParser, notes: li
         if name not in IMPLS:
             parser.error(f"--impl: unknown implementation {name!r}; choose from {', '.join(IMPLS)}")
     chosen = []
+    jax_job = args.backend == "jax"
     for name in IMPLS:
-        default_off = args.large and name.startswith("book") or name == "book-dtype" and args.dtype == "float64"
+        default_off = (name == "xpnet-eager" or name == "jax" and not jax_job or name.startswith("book") and (args.large or jax_job)
+                       or name == "book-dtype" and args.dtype == "float64")
         if asked is not None and name not in asked or asked is None and default_off:
             continue
-        if name != "xpnet" and not (BENCHMARKS / REFERENCES[name]).is_file():
+        library = LIBRARIES.get(name)
+        if not name.startswith("xpnet") and not (BENCHMARKS / REFERENCES[name]).is_file():
             notes.append(f"{name} skipped: no {BENCHMARKS / REFERENCES[name]} (the references live in the repository)")
-        elif name == "torch" and importlib.util.find_spec("torch") is None:
-            notes.append("torch skipped: PyTorch is not installed")
+        elif library is not None and importlib.util.find_spec(library) is None:
+            notes.append(f"{name} skipped: {library} is not installed")
         else:
             chosen.append(name)
     if "xpnet" not in chosen:
@@ -250,9 +274,12 @@ def run_bench(job: Job, impls: list[str], repeats: int, *, floor_time: float = 0
     """Run every implementation ``repeats`` times, alternating, and gather the report (a JSON-able dict)."""
     load = _load_average()
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in impls}
+    cli_runs: list[dict[str, Any]] = []
     for _ in range(repeats):
         for name in impls:
             runs[name].append(_run_once(name, job))
+        if not cli_runs or "skipped" not in cli_runs[0]:
+            cli_runs.append(time_cli(job))
     results = {k: _summary(v, job) for k, v in runs.items()}
     notes = []
     for name, v in runs.items():
@@ -271,7 +298,7 @@ def run_bench(job: Job, impls: list[str], repeats: int, *, floor_time: float = 0
         "floor_fraction": {"train": 100 * floor["train_step_s"] * job.iters / x["train_time"],
                            "eval": 100 * floor["eval_pass_s"] * job.evals / x["eval_time"],
                            "job": 100 * floor["job_s"] / x["median_time"]},
-        "cli": time_cli(job, floor),
+        "cli": _cli_summary(cli_runs, results, floor, job),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "numpy": np.__version__, "load_before": load, "load_after": _load_average()},
         "notes": notes + (["the matmul floor is NumPy on the CPU, whatever xpnet's backend"] if job.backend != "numpy" else []),

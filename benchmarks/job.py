@@ -45,6 +45,13 @@ class Job:
         gpu = self.backend == "cupy" or str(self.device or "").startswith(("cuda", "gpu"))
         return "cuda" if gpu else "cpu"
 
+    @property
+    def jax_device(self) -> str:
+        """Where the JAX reference runs: xpnet's device when xpnet runs on JAX, a GPU when xpnet runs on one, else the CPU."""
+        if self.backend == "jax" and self.device:
+            return self.device
+        return "gpu" if self.torch_device == "cuda" else "cpu"
+
 
 def flops(job: Job, impl: str = "xpnet") -> dict[str, float]:
     """Matmul FLOPs of the job as ``impl`` computes it (2*m*n*k per product).

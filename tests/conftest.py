@@ -18,7 +18,7 @@ import pytest
 from xpnet._array import compat as _compat
 from xpnet._array.registry import to_numpy
 from xpnet.backends import Backend, get_backend
-from xpnet.testing import TOLERANCES, backend_params
+from xpnet.testing import TOLERANCES, backend_cases, backend_params
 
 if importlib.util.find_spec("jax") is not None:
     import jax
@@ -30,6 +30,12 @@ if importlib.util.find_spec("jax") is not None:
 @pytest.fixture(params=backend_params())
 def backend(request: pytest.FixtureRequest) -> Backend:
     """A (namespace, device) pair from the matrix of :mod:`xpnet.testing` (skipped with the reason where unusable)."""
+    return request.param.get()
+
+
+@pytest.fixture(params=backend_params([case for case in backend_cases() if case.backend == "jax"]))
+def compiled_backend(request: pytest.FixtureRequest) -> Backend:
+    """A case of the matrix whose training step is compiled (JAX on the CPU, JAX on a GPU)."""
     return request.param.get()
 
 

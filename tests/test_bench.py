@@ -22,12 +22,13 @@ sys.path.insert(0, str(BENCHMARKS))  # the benchmark runs as a script there; its
 import bench  # noqa: E402
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
+HAS_JAX = importlib.util.find_spec("jax") is not None
 needs_refs = pytest.mark.skipif(not (BENCHMARKS / "book_numpy.py").is_file(), reason="no benchmarks/ folder")
 
 
 @needs_refs
 def test_short_bench_reports_every_implementation(tmp_path, capsys):
-    impls = ["xpnet", "book", "book-dtype", "torch"] if HAS_TORCH else ["xpnet", "book", "book-dtype"]
+    impls = ["xpnet", "book", "book-dtype"] + ["torch"] * HAS_TORCH + ["jax"] * HAS_JAX
     path = tmp_path / "b.json"
     assert bench.main(["--short", "--impl", ",".join(impls), "--json", str(path)]) == 0
     out = capsys.readouterr().out
@@ -43,16 +44,37 @@ def test_short_bench_reports_every_implementation(tmp_path, capsys):
             assert abs(run["first_loss"] - math.log(10)) < 0.05, f"{name} does not start from the book's near-uniform scores"
         assert res["test_acc_min"] > 0.5, f"{name} did not learn in 300 steps"
         assert res["dtype"] == ("float64" if name == "book" else "float32"), "the book's own code computes in float64"
+        assert res["process_time"] > res["median_time"], "a process takes longer than the job inside it"
+        assert (res["compile_time"] > 0) == (name == "jax"), "only the JAX reference compiles (xpnet runs NumPy here)"
         assert name in out
     for other in impls[1:]:
         ratio = rep["ratios"][f"xpnet/{other}"]
-        assert set(ratio) == {"total", "total_round_median", "train", "eval"}
+        assert set(ratio) == {"total", "total_round_median", "train", "eval", "process"}
         assert all(v > 0 for v in ratio.values())
     assert rep["flops"]["train"] == 300 * (4 * 100 * 784 * 50 + 6 * 100 * 50 * 10)
     assert rep["flops"]["total"] == rep["flops"]["train"] + rep["flops"]["eval"]
     assert rep["xpnet_gflops"]["train"] > 0 and 0 < rep["floor"]["train_step_s"]
     assert set(rep["floor_fraction"]) == {"train", "eval", "job"}
     assert "wall_time" in rep["cli"] or "skipped" in rep["cli"]
+    if "wall_time" in rep["cli"]:
+        assert len(rep["cli"]["times"]) == 2 and set(rep["cli"]["vs_process"]) == set(impls)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], ["xpnet", "book", "book-dtype", "torch"]),
+        (["--backend", "jax"], ["xpnet", "torch", "jax"]),
+        (["--backend", "jax", "--impl", "xpnet,xpnet-eager,jax"], ["xpnet", "xpnet-eager", "jax"]),
+        (["--dtype", "float64"], ["xpnet", "book", "torch"]),
+    ],
+)
+def test_default_implementations_follow_the_backend(argv, expected):
+    notes = []
+    args = bench._parser().parse_args(argv)
+    chosen = bench._select(args, bench._parser(), notes)
+    available = [name for name in expected if name not in ("torch", "jax") or {"torch": HAS_TORCH, "jax": HAS_JAX}[name]]
+    assert chosen == available
 
 
 def test_flop_count_of_the_book_job():

@@ -72,8 +72,11 @@ def test_eval_async_refuses_runs_it_cannot_serve(backend):
     with pytest.raises(ValueError, match="eval_async needs .*patience"):
         Trainer(TwoLayerNet(12, 3, 3, seed=0), train_data, val_split=0.2, patience=2, eval_async=True)
     net = TwoLayerNet(12, 3, 3, backend=backend, seed=0)
-    if backend.name == "numpy":
+    if backend.name in ("numpy", "jax"):  # NumPy, and JAX's compiled evaluation
         assert Trainer(net, train_data, eval_async=True).eval_async is True
+        if backend.name == "jax":
+            with pytest.raises(ValueError, match="eval_async needs .*compiled"):
+                Trainer(net, train_data, eval_async=True, compiled=False)
     else:
         with pytest.raises(ValueError, match=f"eval_async needs .*on {backend.name}"):
             Trainer(net, train_data, eval_async=True)

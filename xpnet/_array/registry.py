@@ -195,10 +195,14 @@ class Backend:
         if compat.is_array(x) and namespace_name(compat.namespace(x)) != self.name:
             x = to_numpy(x)
         host = isinstance(x, np.ndarray)
-        if host and copy and _BY_NAME[self.name].shares_host_memory:
-            x = np.array(x, copy=True)  # their asarray may share NumPy memory even with copy=True
-        copy_arg: bool | None = None if host and self.name == "cupy" else copy  # host -> GPU always copies; CuPy rejects copy=True
         dt = None if dtype is None else self.dtype(dtype)
+        fresh = False  # x is a host array of our own: the backend may share it
+        if host and dt is not None and x.dtype != np.dtype(dtype_name(dt)):
+            x, fresh = x.astype(dtype_name(dt)), True  # converted on the host, where no kernel needs compiling
+        elif host and copy and _BY_NAME[self.name].shares_host_memory:
+            x, fresh = np.array(x, copy=True), True  # their asarray may share NumPy memory even with copy=True
+        # CuPy: host -> GPU always copies, and it rejects copy=True from a NumPy array
+        copy_arg: bool | None = None if fresh or host and self.name == "cupy" else copy
         if compat.is_array(x) and compat.device(x) != self.device:
             return compat.to_device(self.xp.asarray(x, dtype=dt), self.device)
         return self.xp.asarray(x, dtype=dt, device=self.device, copy=copy_arg)

@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=positive_int, default=None, help="native threads for training steps (default: 1)")
     t.add_argument("--eval-threads", type=positive_int, default=None,
                    help="native threads for evaluation (default: all cores; 1 can be faster on a busy machine)")
+    t.add_argument("--data-parallel", metavar="N", type=positive_int, default=None,
+                   help="JAX: split every batch over N devices, parameters replicated (on the CPU, set "
+                   "XLA_FLAGS=--xla_force_host_platform_device_count=N first); the batch size must divide by N")
+    t.add_argument("--eager", action="store_true", help="run the step op by op instead of compiled (JAX compiles it by default)")
     t.add_argument("--quiet", action="store_true", help="print only the final summary")
     t.set_defaults(func=_cmd_train)
 

@@ -154,7 +154,8 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str
     try:
         trainer = Trainer(net, (x_train, t_train), (x_test, t_test), batch_size=s["batch_size"], lr=s["lr"],
                           seed=s["seed"], eval_every=s["eval_every"], gradient=s["gradient"], val_split=s["val_split"],
-                          patience=s["patience"], train_threads=args.threads or 1, eval_threads=args.eval_threads)
+                          patience=s["patience"], train_threads=args.threads or 1, eval_threads=args.eval_threads,
+                          compiled=False if args.eager else None, data_parallel=args.data_parallel)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if ckpt is not None:
@@ -222,11 +223,13 @@ def _summary(history: History, trainer: Any, elapsed: float, written: list[str])
     train_acc = history.train_acc[-1] if history.train_acc else None
     best = f", best validation at iteration {history.best_iter} restored" if history.best_iter else ""
     warned = f", {len(history.notes)} warning{'s' if len(history.notes) > 1 else ''} below" if history.notes else ""
+    compiled = f", {history.compile_time:.1f} s of it compiling" if trainer.compiled else ""
+    where = f"{trainer.backend}" + (f" and {trainer.data_parallel - 1} more devices, batch split" if trainer.data_parallel > 1 else "")
     print(
         f"done ({history.stop_reason}{best}{warned}): test acc {_acc(test)}, train acc {_acc(train_acc)} after {history.iterations} "
         f"iterations | {elapsed:.1f} s in all (training {history.train_time:.1f} s at {history.iters_per_sec:.0f} it/s, "
-        f"evaluation {history.eval_time:.1f} s{', alongside training' if trainer.eval_async else ''}) | "
-        f"{trainer.backend}, {trainer.dtype_name}, seed {trainer.seed}"
+        f"evaluation {history.eval_time:.1f} s{', alongside training' if trainer.eval_async else ''}{compiled}) | "
+        f"{where}, {trainer.dtype_name}{', compiled' if trainer.compiled else ''}, seed {trainer.seed}"
     )
     for note in history.notes:
         print(f"warning: {note}", file=sys.stderr)

@@ -30,6 +30,8 @@ def train(
     train_threads: int | None = 1,
     eval_threads: int | None = None,
     eval_async: bool | None = None,
+    compiled: bool | None = None,
+    data_parallel: int | bool | None = None,
     progress: bool = False,
     on_progress: Callable[[int, float], None] | None = None,
     on_eval: Callable[[EvalRecord], None] | None = None,
@@ -47,7 +49,7 @@ def train(
         Host images (N, D) as uint8 pixels or floats, and labels (N,) or one-hot (N, K).
     iters : int
         Total training steps.
-    batch_size, lr, seed, eval_every, gradient, optimizer, val_split, patience, eval_batch_size, train_threads, eval_threads, eval_async
+    batch_size, lr, seed, eval_every, gradient, optimizer, val_split, patience, eval_batch_size, train_threads, eval_threads, eval_async, compiled, data_parallel
         As in :class:`Trainer`. A seed drawn at random is kept in ``history.config["seed"]``.
     progress : bool
         Show a progress bar (``tqdm.auto``: a widget in Jupyter) that moves every half second,
@@ -62,7 +64,8 @@ def train(
     trainer = Trainer(
         network, train_data, test_data, batch_size=batch_size, lr=lr, seed=seed, eval_every=eval_every,
         gradient=gradient, optimizer=optimizer, val_split=val_split, patience=patience, eval_batch_size=eval_batch_size,
-        train_threads=train_threads, eval_threads=eval_threads, eval_async=eval_async,
+        train_threads=train_threads, eval_threads=eval_threads, eval_async=eval_async, compiled=compiled,
+        data_parallel=data_parallel,
     )
     if not progress:
         return trainer.run(iters, on_progress=on_progress, on_eval=on_eval)

@@ -36,30 +36,37 @@ class DeviceSet:
     for_batches : bool
         Keep the uint8 pixels too (a training set): gathering 100 random rows of them and
         converting those is faster than gathering float rows, whose cache misses dominate.
+    keep_pixels : bool
+        Keep uint8 pixels on the device and convert them only when :attr:`x` is asked for
+        (on the device): a compiled step and evaluation read :attr:`images` and convert
+        inside their program, so no float copy of the set is ever built.
 
     Attributes
     ----------
     x : array, shape (N, D), the network's dtype
         On NumPy, uint8 pixels are converted only if asked for: evaluation reads them through
         :meth:`chunks`, which converts a cache-sized block at a time (a quarter of the memory
-        traffic of a float copy, and no float copy to build). Other backends convert at once.
+        traffic of a float copy, and no float copy to build). Other backends convert at once,
+        unless ``keep_pixels``.
     t : array, shape (N,), int64
     labels : ndarray, shape (N,), int64 (host copy of ``t``)
     pixels : array, shape (N, D), uint8, or None
     """
 
-    def __init__(self, backend: Any, dtype_name: str, x: np.ndarray, t: np.ndarray, *, for_batches: bool = False) -> None:
+    def __init__(self, backend: Any, dtype_name: str, x: np.ndarray, t: np.ndarray, *, for_batches: bool = False,
+                 keep_pixels: bool = False) -> None:
         self._dtype = np.dtype(dtype_name)
         self.backend = backend
         numpy = backend.name == "numpy"  # NumPy may share the (read-only) host array; others get a copy
-        self.pixels = backend.asarray(x, copy=not numpy) if for_batches and x.dtype == np.uint8 else None
+        u8 = x.dtype == np.uint8
+        self.pixels = backend.asarray(x, copy=not numpy) if (for_batches or keep_pixels) and u8 else None
         self.n, self.width = int(x.shape[0]), int(x.shape[1])
         self.labels = t
         self.t = backend.asarray(t, copy=False)
         self._lock = threading.Lock()
-        self._u8 = x if numpy and x.dtype == np.uint8 else None
+        self._u8 = x if numpy and u8 else None
         self._x: Array | None = None
-        if self._u8 is None:
+        if self._u8 is None and not (keep_pixels and u8):
             self._convert(x)
 
     def _convert(self, x: np.ndarray) -> None:
@@ -80,6 +87,8 @@ class DeviceSet:
         with self._lock:
             if self._x is None and self._u8 is not None:
                 self._convert(self._u8)
+            elif self._x is None:  # pixels kept on the device: convert there
+                self._x = scaled(self.backend.xp, self.pixels, self.backend.dtype(self._dtype.name))
 
     def chunks(self, size: int) -> Iterator[tuple[int, int, Array]]:
         """``(lo, hi, images[lo:hi])`` in the network's dtype, ``size`` rows at a time (fewer from uint8 pixels).
@@ -120,9 +129,30 @@ class DeviceSet:
             return np.multiply(np.take(self._u8, idx, axis=0, out=raw, mode="clip"), self._dtype.type(1.0 / 255.0), out=x)
         xp = self.backend.xp
         idx_d = xp.asarray(idx, device=self.backend.device)
-        if self.pixels is None:
-            return xp.take(self.x, idx_d, axis=0)
-        return xp.astype(xp.take(self.pixels, idx_d, axis=0), self.backend.dtype(self._dtype.name)) * (1.0 / 255.0)
+        return gather_rows(xp, self.images, idx_d, self.backend.dtype(self._dtype.name))
+
+    @property
+    def images(self) -> Array:
+        """What batches are gathered from: the uint8 pixels where kept, else the images in the network's dtype."""
+        return self.pixels if self.pixels is not None else self.x
+
+
+def gather_rows(xp: Any, images: Array, idx: Array, dtype: Any) -> Array:
+    """Rows ``idx`` (M,) of ``images`` (N, D) in ``dtype``: uint8 pixels are scaled by 1/255 after the gather.
+
+    The one gather of a training batch: the eager step calls it on device arrays, a compiled
+    step inside the traced function, on the data set passed as an argument.
+    """
+    return scaled(xp, xp.take(images, idx, axis=0), dtype)
+
+
+def scaled(xp: Any, images: Array, dtype: Any) -> Array:
+    """``images`` in ``dtype``: uint8 pixels times 1/255, floats converted (returned as they are when already ``dtype``)."""
+    if images.dtype == dtype:
+        return images
+    if xp.isdtype(images.dtype, "integral"):
+        return xp.astype(images, dtype) * (1.0 / 255.0)
+    return xp.astype(images, dtype)
 
 
 #: Steps whose batches are gathered together.

@@ -17,7 +17,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["Evaluations"]
+from .._array.checks import trusted
+
+__all__ = ["EagerCounter", "Evaluations"]
 
 #: (train accuracy, test accuracy or None, validation accuracy or None, seconds spent)
 Result = tuple[float, "float | None", "float | None", float]
@@ -82,3 +84,25 @@ def _lower_priority() -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         except OSError:  # not permitted here: evaluation runs at normal priority
             pass
+
+
+class EagerCounter:
+    """Correct predictions of a network over a device-resident set, ``block`` rows at a time, op by op.
+
+    The set was checked once, at the trainer's constructor, so each block goes through the
+    network's unchecked ``count_correct``; the counts are added on the device and read once.
+    """
+
+    compile_time = 0.0  # nothing is compiled
+
+    def __init__(self, block: int) -> None:
+        self._block = block
+
+    def __call__(self, network: Any, data: Any) -> int:
+        """Correct predictions of ``network`` on ``data`` (a :class:`~xpnet.training.data.DeviceSet`)."""
+        total: Any = None
+        with trusted():
+            for lo, hi, x in data.chunks(self._block):
+                hits, _ = network.count_correct(x, data.t[lo:hi])
+                total = hits if total is None else total + hits
+        return int(total)

@@ -49,6 +49,8 @@ class History:
         background (``Trainer(eval_async=True)``) overlap the training steps.
     elapsed : float
         Seconds of wall-clock time in :meth:`Trainer.run` (all runs of a resumed training).
+    compile_time : float
+        Seconds spent compiling the step and the evaluation (JAX), part of the two above.
     best_iter : int or None
         With a validation split: the evaluation point whose parameters were kept.
     stop_reason : str
@@ -67,6 +69,7 @@ class History:
     train_time: float = 0.0
     eval_time: float = 0.0
     elapsed: float = 0.0
+    compile_time: float = 0.0
     best_iter: int | None = None
     stop_reason: str = ""
     notes: list[str] = field(default_factory=list)

@@ -1,13 +1,16 @@
 """The training step: the network's layers forward and backward, then the optimizer's update.
 
-Every backend trains through this one step. The trainer checked its data and settings once,
-at its constructor, so the step runs inside :func:`xpnet._array.checks.trusted`: the
-layers, the network and ``Params`` skip their per-call checks there. Losses stay on the
-device until :meth:`TrainStep.losses` reads all pending ones back at once.
+Every backend trains through this one step, :func:`train_on_batch`: :class:`TrainStep` runs it
+eagerly, one call a step, and :mod:`xpnet.training.compiled` hands it to a backend's compiler
+(JAX). The trainer checked its data and settings once, at its constructor, so the step runs
+inside :func:`xpnet._array.checks.trusted`: the layers, the network and ``Params`` skip their
+per-call checks there. Losses stay on the device until :meth:`TrainStep.losses` reads all
+pending ones back at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,9 +19,36 @@ from .._array.checks import trusted
 from .._array.registry import to_numpy
 from .data import Batches
 
-__all__ = ["TrainStep"]
+__all__ = ["TrainStep", "train_on_batch"]
 
 Array = Any
+
+
+def train_on_batch(network: Any, optimizer: Any, x: Array, t: Array, gradient: str = "backprop") -> Array:
+    """The training step: the network's layers forward and backward on one batch, then the optimizer's update.
+
+    Parameters
+    ----------
+    network : TwoLayerNet
+        Its ``params`` entries are replaced by the update (concrete arrays, or tracers when a
+        compiler traces this function on a private copy of the network).
+    optimizer : SGD or any object with ``update(params, grads)``
+    x : array, shape (B, D), the network's dtype
+    t : array, shape (B, K), one-hot targets in the network's dtype
+    gradient : {"backprop", "numerical"}
+
+    Returns
+    -------
+    0-d array: the batch's loss before the update.
+    """
+    with trusted():  # the trainer checked its data once
+        if gradient == "backprop":
+            loss, grads = network.loss_and_gradient(x, t, validate=False)
+        else:
+            grads = network.numerical_gradient(x, t)
+            loss = network.loss(x, t, validate=False)
+        optimizer.update(network.params, grads)
+    return loss
 
 
 class TrainStep:
@@ -35,25 +65,30 @@ class TrainStep:
         Backprop (``loss_and_gradient``), or central differences (tiny networks only).
     """
 
+    compile_time = 0.0  # nothing is compiled
+
     def __init__(self, network: Any, optimizer: Any, batches: Batches, gradient: str = "backprop") -> None:
         self.network, self.optimizer, self.batches, self.gradient = network, optimizer, batches, gradient
         self._pending: list[Array] = []
 
     def apply(self, x: Array, t: Array) -> Array:
         """Train on one batch: ``x`` (B, D) and one-hot ``t`` (B, K) in the network's dtype; returns the 0-d loss."""
-        net = self.network
-        with trusted():  # the trainer checked its data once
-            if self.gradient == "backprop":
-                loss, grads = net.loss_and_gradient(x, t, validate=False)
-            else:
-                grads = net.numerical_gradient(x, t)
-                loss = net.loss(x, t, validate=False)
-            self.optimizer.update(net.params, grads)
-        return loss
+        return train_on_batch(self.network, self.optimizer, x, t, self.gradient)
 
     def __call__(self, block: np.ndarray, pos: int, upcoming: np.ndarray | None = None) -> None:
         """One step on the rows ``block[pos]`` (host int64, shape (batch_size,)); ``upcoming`` is the next block."""
         self._pending.append(self.apply(*self.batches.batch(block, pos, upcoming)))
+
+    def run(self, block: np.ndarray, pos: int, n: int, upcoming: np.ndarray | None, stopping: Callable[[], bool]) -> int:
+        """Up to ``n`` steps on the rows ``block[pos:pos + n]``, one at a time; stops early when ``stopping()``.
+
+        Returns the number of steps done.
+        """
+        for done in range(n):
+            if done and stopping():
+                return done
+            self(block, pos + done, upcoming)
+        return n
 
     @property
     def pending(self) -> int:

@@ -1,9 +1,8 @@
 """The book's mini-batch SGD loop (chapter 5.7.4) on any backend, device and dtype.
 
-The dataset is copied to the device once, in the network's dtype; batch indices come from a
-seeded host generator and each batch is one gather on the device; the loss of each step comes
-from that step's own forward pass and stays on the device until a logging point; nothing
-is printed here (callbacks report progress).
+The dataset is copied to the device once; batch indices come from a seeded host generator;
+the step (eager, or compiled by the backend's compiler: :mod:`.compiled`) gathers each batch
+on the device, and its loss stays there until a logging point; nothing is printed here.
 """
 
 from __future__ import annotations
@@ -18,15 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from .._array.checks import host_images, host_labels, trusted
+from .._array.checks import host_images, host_labels
 from ..errors import TrainingDiverged
 from ..optim import SGD
 from .batches import BatchDraws
-from .data import Batches, DeviceSet
+from .compiled import make_counter, make_step, resolve
+from .data import DeviceSet
 from .diagnosis import data_scale, divergence_message
 from .evaluations import Evaluations, Result
 from .history import EvalRecord, History
-from .step import TrainStep
 from .threads import thread_limit
 
 __all__ = ["EvalRecord", "History", "Trainer"]
@@ -76,9 +75,16 @@ class Trainer:
         every core). One thread suits the small training matmuls; evaluation gains from more.
     eval_async : bool, optional
         Measure each evaluation point on a background thread, from a snapshot of the
-        parameters, while training goes on (NumPy only; not with ``patience``, whose
+        parameters, while training goes on (NumPy or compiled JAX; not with ``patience``, whose
         decision must come before the next step). The last evaluation runs inline on every
         core. None (default): on when the run allows it and the machine has two or more cores.
+    compiled : bool, optional
+        Compile the step and the evaluation with the backend's compiler (JAX: ``jax.jit`` of up
+        to 100 steps a call; :mod:`xpnet.training.compiled`). None: wherever possible; False:
+        op by op; True where impossible raises. :meth:`request_stop` then ends a whole chunk.
+    data_parallel : int or bool, optional
+        JAX: split each batch over this many devices (True: all), parameters replicated; XLA
+        adds the all-reduce. ``batch_size`` must divide evenly. Equals one device to rounding.
     """
 
     def __init__(
@@ -99,6 +105,8 @@ class Trainer:
         train_threads: int | None = 1,
         eval_threads: int | None = None,
         eval_async: bool | None = None,
+        compiled: bool | None = None,
+        data_parallel: int | bool | None = None,
     ) -> None:
         self.network = network
         self.backend = network.backend
@@ -109,8 +117,23 @@ class Trainer:
         self.batch_size, self.gradient, self.eval_batch_size = batch_size, gradient, eval_batch_size
         self.val_split, self.patience = float(val_split), patience
         self.train_threads, self.eval_threads = train_threads, eval_threads
+        self.compiled, self._devices = resolve(network, self.optimizer, gradient, batch_size, compiled, data_parallel)
         self.eval_async = self._check_eval_async(eval_async)
-        k, width = network.output_size, network.input_size
+        self.data_parallel = len(self._devices) if self._devices else 1
+        self._counter = make_counter(network, eval_batch_size, self.compiled)
+        self._load_sets(train_data, test_data)
+        self.eval_every = eval_every or max(self.train_set.n // batch_size, 1)
+        self.rng = np.random.default_rng([self.seed, 1])
+        self._draws = BatchDraws(self.rng, self.train_set.n, batch_size, FLUSH_EVERY)
+        self.history = History(config=self._config())
+        self._stop = False
+        self._best: tuple[float, int, dict[str, Array]] | None = None
+        self._bad_evals = 0
+        self._last_good: dict[str, Array] = dict(network.params)
+
+    def _load_sets(self, train_data: tuple[Any, Any], test_data: tuple[Any, Any] | None) -> None:
+        """Check the sets once and put them on the device: ``train_set``, ``val`` (split off it) and ``test``."""
+        k, width = self.network.output_size, self.network.input_size
         x_tr = host_images(train_data[0], width, "training images")
         t_tr = host_labels(train_data[1], k, "training labels")
         if len(x_tr) != len(t_tr):
@@ -120,26 +143,18 @@ class Trainer:
             order = np.random.default_rng([self.seed, 2]).permutation(len(x_tr))
             n_val = max(1, int(round(len(x_tr) * self.val_split)))
             if n_val >= len(x_tr):
-                raise ValueError(f"train: val_split {val_split} leaves no training data")
+                raise ValueError(f"train: val_split {self.val_split} leaves no training data")
             val_idx, tr_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-            self.val = DeviceSet(self.backend, self.dtype_name, x_tr[val_idx], t_tr[val_idx])
+            self.val = DeviceSet(self.backend, self.dtype_name, x_tr[val_idx], t_tr[val_idx], keep_pixels=self.compiled)
             x_tr, t_tr = x_tr[tr_idx], t_tr[tr_idx]
-        self.train_set = DeviceSet(self.backend, self.dtype_name, x_tr, t_tr, for_batches=True)
+        self.train_set = DeviceSet(self.backend, self.dtype_name, x_tr, t_tr, for_batches=True, keep_pixels=self.compiled)
         self.test: DeviceSet | None = None
         if test_data is not None:
             x_te = host_images(test_data[0], width, "test images")
             t_te = host_labels(test_data[1], k, "test labels")
             if len(x_te) != len(t_te):
                 raise ValueError(f"train: {len(x_te)} test images but {len(t_te)} test labels")
-            self.test = DeviceSet(self.backend, self.dtype_name, x_te, t_te)
-        self.eval_every = eval_every or max(self.train_set.n // batch_size, 1)
-        self.rng = np.random.default_rng([self.seed, 1])
-        self._draws = BatchDraws(self.rng, self.train_set.n, batch_size, FLUSH_EVERY)
-        self.history = History(config=self._config())
-        self._stop = False
-        self._best: tuple[float, int, dict[str, Array]] | None = None
-        self._bad_evals = 0
-        self._last_good: dict[str, Array] = dict(network.params)
+            self.test = DeviceSet(self.backend, self.dtype_name, x_te, t_te, keep_pixels=self.compiled)
 
     @staticmethod
     def _check_settings(batch_size: int, gradient: str, val_split: float, patience: int | None, eval_bs: int, eval_every: int | None) -> None:
@@ -155,30 +170,24 @@ class Trainer:
             raise ValueError("train: eval_batch_size and eval_every must be positive")
 
     def _check_eval_async(self, eval_async: bool | None) -> bool:
-        possible = self.backend.name == "numpy" and hasattr(self.network, "with_params") and self.patience is None
+        # NumPy and XLA release the GIL in their large kernels: evaluation overlaps the training steps
+        possible = (self.backend.name == "numpy" or self.compiled) and hasattr(self.network, "with_params") and self.patience is None
         if eval_async is None:
             return possible and (os.cpu_count() or 1) >= 2
         if eval_async and not possible:
             raise ValueError(
-                "train: eval_async needs a network with with_params() (a TwoLayerNet) on the numpy backend and no patience (early stopping "
-                f"decides at each evaluation); got {type(self.network).__name__} on {self.backend.name}, patience {self.patience}"
+                "train: eval_async needs a network with with_params() (a TwoLayerNet) on the numpy backend or compiled "
+                f"(JAX), and no patience (early stopping decides at each evaluation); got {type(self.network).__name__} on {self.backend.name}, patience {self.patience}"
             )
         return bool(eval_async)
 
     def _config(self) -> dict[str, Any]:
         return {
-            "network": self.network.config,
-            "backend": self.backend.name,
-            "device": self.backend.device_name,
-            "batch_size": self.batch_size,
-            "lr": getattr(self.optimizer, "lr", None),
-            "seed": self.seed,
-            "network_seed": getattr(self.network, "seed", None),
-            "eval_every": self.eval_every,
-            "gradient": self.gradient,
-            "val_split": self.val_split,
-            "patience": self.patience,
-            "train_size": self.train_set.n,
+            "network": self.network.config, "backend": self.backend.name, "device": self.backend.device_name,
+            "batch_size": self.batch_size, "lr": getattr(self.optimizer, "lr", None), "seed": self.seed,
+            "network_seed": getattr(self.network, "seed", None), "eval_every": self.eval_every, "gradient": self.gradient,
+            "val_split": self.val_split, "patience": self.patience, "train_size": self.train_set.n,
+            "compiled": self.compiled, "data_parallel": self.data_parallel,
         }
 
     # --- state for checkpoints and resuming --------------------------------------
@@ -273,8 +282,8 @@ class Trainer:
         self.history.config["iters"] = iters
         self._stop = False
         self.history.stop_reason = "running"
-        batches = Batches.for_run(self.train_set, self.network.output_size, self.batch_size, self.backend.name)
-        step = TrainStep(self.network, self.optimizer, batches, self.gradient)
+        step = make_step(self.network, self.optimizer, self.train_set, self.batch_size, gradient=self.gradient,
+                         compiled=self.compiled, chunk=FLUSH_EVERY, devices=self._devices)
         self.history.config["eval_async"] = self.eval_async
         evals = Evaluations(self._measure, self.eval_async)
         started = time.perf_counter()
@@ -290,6 +299,8 @@ class Trainer:
             evals.close()
             step.close()
             self.history.elapsed += time.perf_counter() - started
+            spent, self._counter.compile_time = self._counter.compile_time, 0.0
+            self.history.compile_time += step.compile_time + spent
         self._finish(iters)
         return self.history
 
@@ -297,8 +308,9 @@ class Trainer:
         it, draws = self.history.iterations, self._draws
         tic = reported = time.perf_counter()
         while it < iters and not self._stop:
-            step(*draws.at(it, iters), draws.upcoming)
-            it += 1
+            # steps up to the next flush or evaluation point: one block of draws at most
+            n = min(FLUSH_EVERY - it % FLUSH_EVERY, self.eval_every - it % self.eval_every, iters - it)
+            it += step.run(*draws.at(it, iters), n, draws.upcoming, lambda: self._stop)
             at_eval = it % self.eval_every == 0 or it == iters
             due = every_s is not None and time.perf_counter() - reported >= every_s
             if not (at_eval or it % FLUSH_EVERY == 0 or due or evals.finished()):
@@ -378,10 +390,4 @@ class Trainer:
 
     def accuracy(self, data: DeviceSet, network: Any = None) -> float:
         """Accuracy of ``network`` (default: the trained one) on a device-resident set, in chunks (one host read)."""
-        net = network if network is not None else self.network
-        total: Array = None
-        with trusted():  # the set was checked once, at construction
-            for lo, hi, x in data.chunks(self.eval_batch_size):
-                hits, _ = net.count_correct(x, data.t[lo:hi])
-                total = hits if total is None else total + hits
-        return int(total) / data.n
+        return self._counter(network if network is not None else self.network, data) / data.n
