@@ -307,10 +307,14 @@ class Trainer:
     def _loop(self, step: Any, evals: Evaluations, iters: int, on_progress: Any, on_eval: Any, every_s: float | None) -> None:
         it, draws = self.history.iterations, self._draws
         tic = reported = time.perf_counter()
+
+        def pause() -> bool:  # between two steps of a run: a stop, a progress report due, or an evaluation to report
+            return self._stop or (every_s is not None and time.perf_counter() - reported >= every_s) or evals.finished()
+
         while it < iters and not self._stop:
             # steps up to the next flush or evaluation point: one block of draws at most
             n = min(FLUSH_EVERY - it % FLUSH_EVERY, self.eval_every - it % self.eval_every, iters - it)
-            it += step.run(*draws.at(it, iters), n, draws.upcoming, lambda: self._stop)
+            it += step.run(*draws.at(it, iters), n, draws.upcoming, pause)
             at_eval = it % self.eval_every == 0 or it == iters
             due = every_s is not None and time.perf_counter() - reported >= every_s
             if not (at_eval or it % FLUSH_EVERY == 0 or due or evals.finished()):
