@@ -76,7 +76,6 @@ NUMBER = Check(_number, "a number")
 POSITIVE = Check(lambda v: _number(v) and math.isfinite(v) and v > 0, "a positive finite number")
 LOSS = Check(lambda v: _number(v) or v in ("nan", "inf", "-inf"), "a number (or 'nan', 'inf')")
 STR = Check(lambda v: isinstance(v, str), "a string")
-BOOL = Check(lambda v: isinstance(v, bool), "true or false")
 JSON_OBJECT = Check(lambda v: isinstance(v, dict) and _depth(v, MAX_DEPTH), f"an object nested at most {MAX_DEPTH} deep")
 
 
