@@ -17,7 +17,7 @@ def _max_abs_diff(a: Any, b: Any) -> float:
 
 def _loop_elements(net: Any, x: Any, onehot: Any, key: str, indices: list[int], h: float = 1e-4) -> np.ndarray:
     """The loop method's central differences for some elements of ``params[key]``."""
-    from xpnet._array.checks import trusted
+    from xpnet._array.trust import trusted
     from xpnet._numgrad import mean_losses
     from xpnet.gradient import central_differences
 

@@ -24,7 +24,7 @@ import time
 import numpy as np
 from job import Job, matmul_floor
 
-from xpnet._array.checks import trusted
+from xpnet._array.trust import trusted
 from xpnet.datasets.mnist import load_mnist_uint8
 from xpnet.layers import Affine
 from xpnet.nets import TwoLayerNet

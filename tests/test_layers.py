@@ -169,3 +169,31 @@ def test_affine_sees_replaced_parameters():
     layer = Affine(params=params, keys=("W", "b"))
     params["W"] = 2 * np.eye(2)
     np.testing.assert_array_equal(layer.forward(np.ones((1, 2))), [[2.0, 2.0]])
+
+
+def test_relu_blocks_dout_at_exactly_zero(backend):
+    """The book's mask is ``x <= 0``: an input of exactly 0 passes no gradient (``x >= 0`` would pass it)."""
+    x = backend.asarray([[0.0, -0.0, 1e-300, -1e-300]], dtype="float64")
+    relu = Relu()
+    assert_close(relu.forward(x), [[0.0, 0.0, 1e-300, 0.0]], rtol=0, atol=0)
+    dx = relu.backward(backend.asarray([[2.0, 3.0, 4.0, 5.0]], dtype="float64"))
+    np.testing.assert_array_equal(to_np(dx), [[0.0, 0.0, 4.0, 0.0]])
+    np.testing.assert_array_equal(to_np(relu.mask), [[True, True, False, True]])
+
+
+def test_layers_promote_mixed_float_dtypes_as_the_standard_says(backend):
+    """The book feeds float32 images to float64 weights: outputs and gradients come out float64, as in NumPy."""
+    rng = np.random.default_rng(5)
+    W, b, x = rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=(2, 4)).astype(np.float32)
+    layer = Affine(backend.asarray(W, dtype="float64"), backend.asarray(b, dtype="float64"))
+    out = layer.forward(backend.asarray(x, dtype="float32"))
+    assert str(out.dtype).endswith("float64")
+    assert_close(out, x.astype(np.float64) @ W + b)
+    dout = rng.normal(size=(2, 3))  # the gradient flowing back from float64 layers
+    dx = layer.backward(backend.asarray(dout, dtype="float64"))
+    assert_close(layer.dW, x.astype(np.float64).T @ dout)
+    assert_close(dx, dout @ W.T)
+    sig = Sigmoid()
+    y = sig.forward(backend.asarray(x, dtype="float32"))
+    assert str(sig.backward(backend.asarray(np.ones((2, 4)), dtype="float64")).dtype).endswith("float64")
+    assert str(y.dtype).endswith("float32")

@@ -70,7 +70,7 @@ def _graph() -> dict[str, set[str]]:
 
 def test_the_import_graph_is_read():
     graph = _graph()
-    assert "nets" in graph["io.checkpoint"] and "layers" in graph["nets"] and "_array.checks" in graph["layers"]
+    assert "nets" in graph["io.checkpoint"] and "layers" in graph["nets"] and "_array.checks" in graph["layers.affine"]
 
 
 def test_imports_only_point_down():
@@ -107,7 +107,8 @@ def test_no_import_cycles():
 
 @pytest.mark.parametrize("module", ["functions", "gradient", "layers", "nets", "params", "optim", "gradcheck"])
 def test_book_modules_stay_at_the_root(module):
-    assert (ROOT / f"{module}.py").is_file()
+    """A book module is a file at the root, or a package there that re-exports the book's names."""
+    assert (ROOT / f"{module}.py").is_file() or (ROOT / module / "__init__.py").is_file()
 
 
 def test_modules_and_functions_stay_small():

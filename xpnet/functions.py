@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from ._array import compat
-from ._array.checks import float_input, is_trusted, require_array, scores_and_targets
+from ._array.checks import float_input, require_array
+from ._array.labels import scores_and_targets
+from ._array.trust import is_trusted
 
 __all__ = [
     "cross_entropy_error",

@@ -24,7 +24,8 @@ from typing import Any
 
 from ._array import compat as _compat
 from ._array.registry import backend_name, to_numpy
-from ._array.checks import describe, require_finite_number, require_floating
+from ._array.checks import describe, require_floating
+from ._array.numbers import require_finite_number
 
 __all__ = ["gradient_descent", "numerical_diff", "numerical_gradient"]
 

@@ -8,8 +8,10 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from ._array import checks, compat
-from ._array.checks import describe, named_errors, require_finite_number, require_positive_int
+from ._array import checks, compat, labels
+from ._array.checks import describe
+from ._array.numbers import named_errors, require_finite_number, require_positive_int
+from ._array.trust import trusted
 from ._array.random import default_rng, normal
 from ._array.registry import Backend, backend_name, dtype_name, get_backend, move_target, to_numpy
 from ._numgrad import batched_numerical_gradient, loop_numerical_gradient
@@ -209,7 +211,7 @@ class TwoLayerNet:
 
     def _forward(self, x: Array, where: str) -> Array:
         """:meth:`predict`, with errors named after the public method ``where`` that was called."""
-        xp = checks.batch_input(x, self.input_size, where, like=self._params["W1"])
+        xp = checks.batch_input(x, (self.input_size,), where, like=self._params["W1"])
         if x.dtype != self.dtype:
             x = xp.astype(x, self.dtype)
         for layer in self.layers.values():
@@ -240,9 +242,10 @@ class TwoLayerNet:
         otherwise give a meaningless accuracy): ValueError naming the problem.
         """
         where = "TwoLayerNet.accuracy"
-        batch_size = checks.require_positive_int(batch_size, where, "batch_size")
-        xp = checks.batch_input(x, self.input_size, where, like=self._params["W1"])
-        t = checks.class_labels(xp, x, t, self.output_size, where)
+        batch_size = require_positive_int(batch_size, where, "batch_size")
+        xp = checks.batch_input(x, (self.input_size,), where, like=self._params["W1"])
+        labels.require_array(t, where, "t")
+        t = labels.to_labels(compat.namespace(x, t, where=where), t, self.output_size, where, n=int(x.shape[0]))
         n = int(x.shape[0])
         total: Array = None
         finite: Array = None
@@ -294,12 +297,12 @@ class TwoLayerNet:
         where = "TwoLayerNet.numerical_gradient"
         if method not in ("batched", "loop"):
             raise ValueError(f"{where}: method must be 'batched' or 'loop', got {method!r}")
-        h = checks.require_finite_number(h, where, "h", positive=True)
+        h = require_finite_number(h, where, "h", positive=True)
         scores = self._forward(x, where)
-        _, _, onehot = checks.scores_and_targets(scores, t, where)
+        _, _, onehot = labels.scores_and_targets(scores, t, where)
         if x.dtype != self.dtype:
             x = compat.namespace_of(scores).astype(x, self.dtype)
-        with checks.trusted():  # checked above, once
+        with trusted():  # checked above, once
             if method == "batched":
                 return batched_numerical_gradient(self, x, onehot, h)
             return loop_numerical_gradient(self, x, onehot, h)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from ._array.checks import describe, is_trusted, require_finite_number
+from ._array.checks import describe
+from ._array.numbers import require_finite_number
+from ._array.trust import is_trusted
 
 __all__ = ["SGD"]
 

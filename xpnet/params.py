@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from ._array import compat
-from ._array.checks import is_trusted
+from ._array.trust import is_trusted
 from ._array.registry import backend_name
 
 __all__ = ["Params"]

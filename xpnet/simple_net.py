@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._array import compat as _compat
-from ._array.checks import named_errors, require_array, require_floating
+from ._array.checks import require_array, require_floating
+from ._array.numbers import named_errors
 from ._array.registry import get_backend
 from .functions import cross_entropy_error, softmax
 from .gradient import numerical_gradient

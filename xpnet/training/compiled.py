@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._array.checks import trusted
+from .._array.trust import trusted
 from ..optim import SGD
 from .data import Batches, DeviceSet
 from .evaluations import EagerCounter

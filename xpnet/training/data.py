@@ -15,7 +15,53 @@ from typing import Any
 
 import numpy as np
 
+from .._array import compat
+from .._array.labels import to_labels
+from .._array.registry import to_numpy
+
 Array = Any
+
+
+def host_labels(t: Any, n_classes: int, name: str, where: str = "train") -> np.ndarray:
+    """Labels (N,) or one-hot (N, K) as int64 host labels (N,), checked to lie in ``0..K-1``.
+
+    The one rule of :func:`xpnet._array.labels.to_labels`: one-hot rows must hold a single 1 and
+    zeros elsewhere (a row of zeros, a soft or non-finite row would otherwise become a class silently).
+    """
+    t = np.asarray(to_numpy(t))
+    if t.dtype.kind in "USO":
+        raise TypeError(f"{where}: {name} must be integer class indices, got strings or objects (dtype {t.dtype}); "
+                        "map them to 0..K-1 first, e.g. np.unique(t, return_inverse=True)[1]")
+    if t.ndim == 1 and not np.issubdtype(t.dtype, np.integer):
+        raise TypeError(f"{where}: {name} must be integer class indices, got dtype {t.dtype}; "
+                        "convert whole-number labels with t.astype(np.int64)")
+    labels = to_labels(compat.NUMPY, t, n_classes, where, name=name)
+    return np.asarray(labels).astype(np.int64, copy=False)
+
+
+def host_images(x: Any, width: int, name: str, where: str = "train") -> np.ndarray:
+    """Images (N, width) or (N, ...) of uint8 pixels or finite floats, as a host array (N, width).
+
+    NaN or infinite values are refused here, at the boundary, naming the first bad index: they
+    would otherwise surface many steps later as a diverged loss.
+    """
+    x = np.asarray(to_numpy(x))
+    if x.ndim < 2 or int(np.prod(x.shape[1:])) != width:
+        raise ValueError(f"{where}: {name} must have shape (N, {width}) or (N, ...) with {width} values per sample, got {x.shape}")
+    if not (x.dtype == np.uint8 or np.issubdtype(x.dtype, np.floating)):
+        raise TypeError(f"{where}: {name} must be uint8 pixels or floats, got dtype {x.dtype}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{where}: {name} is empty")
+    if x.dtype != np.uint8:
+        finite = np.isfinite(x)
+        if not finite.all():
+            first = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite)), x.shape))
+            bad = int(x.size - np.count_nonzero(finite))
+            raise ValueError(
+                f"{where}: {name} contain {x[first]} at index {first} ({bad} non-finite value(s) in all); "
+                "clean or drop those samples before training"
+            )
+    return x.reshape(x.shape[0], width)
 
 #: Rows of uint8 pixels converted at a time for evaluation (6 MB of float32: big enough that the
 #: per-block Python work stays small, small enough to stay in cache).

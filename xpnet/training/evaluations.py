@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from .._array.checks import trusted
+from .._array.trust import trusted
 
 __all__ = ["EagerCounter", "Evaluations"]
 

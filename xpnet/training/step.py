@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._array.checks import trusted
+from .._array.trust import trusted
 from .._array.registry import to_numpy
 from .data import Batches
 

@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from .._array.checks import host_images, host_labels
 from ..errors import TrainingDiverged
 from ..optim import SGD
 from .batches import BatchDraws
 from .compiled import make_counter, make_step, resolve
-from .data import DeviceSet
+from .data import DeviceSet, host_images, host_labels
 from .diagnosis import data_scale, divergence_message
 from .evaluations import Evaluations, Result
 from .history import EvalRecord, History

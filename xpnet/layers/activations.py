@@ -1,0 +1,62 @@
+"""Activation layers of chapter 5.5: ``Relu`` and ``Sigmoid``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._array.checks import float_input, require_dout
+from ..functions import sigmoid
+from ._contract import require_forward
+
+__all__ = ["Relu", "Sigmoid"]
+
+Array = Any
+
+
+class Relu:
+    """ReLU layer: ``forward`` is ``max(x, 0)``; ``backward`` blocks ``dout`` where ``x <= 0``.
+
+    Attributes
+    ----------
+    mask : array of bool, the forward input's shape
+        True where the last ``forward`` input was not positive (the book's ``mask``).
+    """
+
+    def __init__(self) -> None:
+        self.mask: Array = None  # set by forward
+
+    def forward(self, x: Array) -> Array:
+        """``x`` : array, any shape, real floating. Returns ``max(x, 0)``, same shape and dtype."""
+        xp = float_input(x, "Relu.forward")
+        self.mask = x <= 0
+        return xp.where(self.mask, 0.0, x)
+
+    def backward(self, dout: Array) -> Array:
+        """``dout`` : floating array of the forward input's shape. Returns ``dout`` with 0 where ``x <= 0``."""
+        require_forward(self, self.mask)
+        xp = require_dout(dout, self.mask, tuple(self.mask.shape), "Relu.backward")
+        return xp.where(self.mask, 0.0, dout)
+
+    def __repr__(self) -> str:
+        return "Relu()"
+
+
+class Sigmoid:
+    """Sigmoid layer: ``forward`` is :func:`xpnet.functions.sigmoid`, ``backward`` is ``dout * (1 - y) * y``."""
+
+    def __init__(self) -> None:
+        self.out: Array = None  # set by forward
+
+    def forward(self, x: Array) -> Array:
+        """``x`` : array, any shape, real floating. Returns ``sigmoid(x)`` (checked there)."""
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, dout: Array) -> Array:
+        """``dout`` : floating array of the forward output's shape. Returns ``dout * (1 - y) * y``."""
+        require_forward(self, self.out)
+        require_dout(dout, self.out, tuple(self.out.shape), "Sigmoid.backward")
+        return dout * (1.0 - self.out) * self.out
+
+    def __repr__(self) -> str:
+        return "Sigmoid()"
