@@ -158,7 +158,7 @@ def test_an_unusable_cupy_is_explained_by_info_and_by_every_error(monkeypatch, c
     reason = cupy_problem(_fake_cupy(_CudaError("cudaErrorInsufficientDriver: CUDA driver version is insufficient")))
     row = dataclasses.replace(registry._BY_NAME["cupy"], module="numpy", namespace=lambda: object(), problem=lambda xp: reason)
     monkeypatch.setitem(registry._BY_NAME, "cupy", row)
-    monkeypatch.setattr(registry, "_ROWS", tuple(row if r.name == "cupy" else r for r in registry._ROWS))
+    monkeypatch.setattr(registry, "KNOWN_ROWS", tuple(row if r.name == "cupy" else r for r in registry.KNOWN_ROWS))
     with pytest.raises(BackendError, match="cudaErrorInsufficientDriver.*update the driver"):
         get_backend("cupy")
     info = {i.name: i for i in xpnet.available()}["cupy"]

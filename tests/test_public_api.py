@@ -27,7 +27,7 @@ def test_book_names_are_exported():
 
 
 def test_submodules_declare_all():
-    for mod in ("backends", "functions", "gradient", "layers", "nets", "gradcheck", "optim", "params", "simple_net",
+    for mod in ("backends", "functions", "gradient", "layers", "nets", "gradcheck", "optim", "params", "nets.simple_net",
                 "_array.compat", "_array.registry", "_array.random", "_array.devices", "training", "training.progress",
                 "training.api", "io.checkpoint", "io.plot", "cli", "testing", "datasets", "datasets.fashion"):
         module = importlib.import_module(f"xpnet.{mod}")

@@ -18,7 +18,8 @@ def _data(n=400):
 def _run(backend, dtype, activation="relu", iters=60, **kw):
     net = TwoLayerNet(12, 7, 3, 0.1, activation=activation, backend=backend, dtype=dtype, seed=0)
     train_data, test_data = _data()
-    history = Trainer(net, train_data, test_data, batch_size=16, lr=1.0, seed=5, eval_every=25, **kw).run(iters)
+    kw.setdefault("lr", None if "optimizer" in kw else 1.0)
+    history = Trainer(net, train_data, test_data, batch_size=16, seed=5, eval_every=25, **kw).run(iters)
     return net, history
 
 
@@ -77,6 +78,11 @@ def test_a_changed_layer_changes_training(monkeypatch):
     net, h = _run("numpy", "float64", iters=5)
     assert h.train_loss[0] == ref.train_loss[0] and h.train_loss[-1] != ref.train_loss[-1]
     np.testing.assert_array_equal(net.params["W1"], TwoLayerNet(12, 7, 3, 0.1, seed=0).params["W1"])
+
+
+def test_lr_with_an_optimizer_object_is_refused_not_ignored():
+    with pytest.raises(ValueError, match="lr applies to an optimizer given by name; SGD has its own"):
+        Trainer(TwoLayerNet(12, 7, 3, seed=0), _data()[0], lr=0.5, optimizer=SGD(0.1))
 
 
 def test_another_optimizer_is_used_as_given():

@@ -1,20 +1,22 @@
-"""Batched numerical gradients of a layered network: many perturbed networks per forward pass.
+"""Numerical gradients of a layered network: the book's element-by-element loop, and a batched form for Affine layers.
 
 Perturbing one weight ``W[i, j]`` of an Affine layer by ``±h`` changes its output only in
-column ``j``, by ``±h * x[:, i]``; a bias ``b[j]`` changes column ``j`` by ``±h``. So the
-perturbed outputs of a whole chunk of elements are one broadcast expression, and the rest
-of the network runs once on a stack of shape (P, N, M). The result is the element-by-element
-central difference (the book's definition) up to float rounding (~1e-12 in float64).
+column ``j``, by ``±h * x[:, i]``; a bias ``b[j]`` changes column ``j`` by ``±h``. When every
+layer after it treats each row on its own (Affine, ReLU, Sigmoid), the perturbed outputs of a
+whole chunk of elements are one broadcast expression, and the rest of the network runs once on
+a stack of shape (P, N, M). The result is the element-by-element central difference (the
+book's definition) up to float rounding (~1e-12 in float64). Other parameters (convolutions,
+Batch Normalization, layers before one) take the loop.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._array import compat
 from .functions import softmax_cross_entropy
 from .gradient import numerical_gradient
-from .layers import Affine
 
 Array = Any
 
@@ -27,6 +29,70 @@ def mean_losses(scores: Array, onehot: Array) -> Array:
     return softmax_cross_entropy(scores, onehot)[1]
 
 
+def _row_wise(layers: list) -> bool:
+    return all(getattr(layer, "row_wise", False) for layer in layers)
+
+
+def numerical_gradients(net: Any, x: Array, onehot: Array, h: float, method: str) -> dict[str, Array]:
+    """Central-difference gradients of ``net``'s training loss for every parameter.
+
+    Call inside :func:`xpnet._array.trust.trusted`, on checked inputs: ``x`` in the network's
+    dtype and shape, ``onehot`` (N, K). ``method``: ``"batched"``, ``"loop"`` or ``"auto"``
+    (batched where the layers allow it). ``net`` is left as it was.
+    """
+    start = dict(net.buffers)
+    work = net.bind(dict(net.params), start)
+    layers = list(work.layers.values())
+    acts = [x]
+    for layer, takes_flag in work._plan:
+        acts.append(layer.forward(acts[-1], True) if takes_flag else layer.forward(acts[-1]))
+    widest = max(math.prod(int(s) for s in a.shape[1:]) for a in acts)
+    chunk = max(1, _STACK_ELEMENTS // (int(x.shape[0]) * widest))
+    grads: dict[str, Array] = {}
+    for pos, layer in enumerate(layers):
+        keys = list(getattr(layer, "grads", {}))
+        if not keys:
+            continue
+        batched = method != "loop" and getattr(layer, "row_wise", False) and _row_wise(layers[pos + 1:])
+        if method == "batched" and not batched:
+            raise ValueError(f"{type(net).__name__}.numerical_gradient: method='batched' needs row-wise layers after "
+                             f"{layer!r}; use method='loop' or 'auto'")
+        for key, is_weight in zip(keys, (True, False)):
+            if batched:
+                a_in = compat.namespace_of(x).reshape(acts[pos], (int(x.shape[0]), -1))
+                grads[key] = _param_gradient(layers[pos + 1:], a_in, acts[pos + 1], onehot, is_weight, h, chunk)
+                if key in work._decayed:
+                    grads[key] = grads[key] + _decay_difference(net.params[key], net.weight_decay_lambda, h)
+            else:
+                grads[key] = _loop(net, work, start, x, onehot, key, h)
+    return {k: grads[k] for k in net.params}
+
+
+def _decay_difference(W: Array, lam: float, h: float) -> Array:
+    """The central difference of the weight-decay term ``0.5 * lam * sum(W**2)``, element by element."""
+    return 0.5 * lam * ((W + h) ** 2 - (W - h) ** 2) / (2 * h)
+
+
+def _loop(net: Any, work: Any, start: dict[str, Array], x: Array, onehot: Array, key: str, h: float) -> Array:
+    """The book's definition for ``params[key]``: one element at a time (:func:`xpnet.numerical_gradient`)."""
+    def f(value: Array) -> Array:
+        work.params[key] = value
+        work.buffers.update(start)  # the same batch statistics and Dropout masks for every evaluation
+        return work.last_layer.forward(work._forward_from(0, x, True), onehot, validate=False) + _decay(work)
+
+    try:
+        return numerical_gradient(f, net.params[key], h)
+    finally:
+        work.params[key] = net.params[key]
+
+
+def _decay(net: Any) -> Any:
+    if not net._decayed:
+        return 0.0
+    xp = compat.namespace_of(net.params[net._decayed[0]])
+    return 0.5 * net.weight_decay_lambda * sum(xp.sum(net.params[k] ** 2) for k in net._decayed)
+
+
 def _forward_stack(layers: list, a: Array) -> Array:
     """The layers' ``forward`` on a stack (P, N, M) of batches, as one batch of P*N rows."""
     xp = compat.namespace_of(a)
@@ -37,40 +103,9 @@ def _forward_stack(layers: list, a: Array) -> Array:
     return xp.reshape(a, (p, n, int(a.shape[-1])))
 
 
-def batched_numerical_gradient(net: Any, x: Array, onehot: Array, h: float) -> dict[str, Array]:
-    """Central-difference gradients of ``net``'s loss for every parameter.
-
-    Call inside :func:`xpnet._array.checks.trusted`, on checked inputs.
-
-    Parameters
-    ----------
-    net : TwoLayerNet (layers of Affine / Relu / Sigmoid)
-    x : array, shape (N, D), the network's dtype
-    onehot : array, shape (N, K), one-hot targets
-    h : float
-    """
-    xp = compat.namespace_of(x)
-    work = net.with_params(dict(net.params))  # layers of its own: net's cached state stays as it was
-    layers = list(work.layers.values())
-    acts = [x]
-    for layer in layers:
-        acts.append(layer.forward(acts[-1]))
-    widest = max(int(a.shape[-1]) for a in acts)
-    chunk = max(1, _STACK_ELEMENTS // (int(x.shape[0]) * widest))
-    grads = {}
-    for pos, layer in enumerate(layers):
-        if not isinstance(layer, Affine):
-            continue
-        rest = layers[pos + 1 :]
-        a_in, a_out = acts[pos], acts[pos + 1]
-        for key, is_weight in ((layer.keys[0], True), (layer.keys[1], False)):
-            grads[key] = _param_gradient(xp, rest, a_in, a_out, onehot, is_weight, h, chunk)
-    return {k: grads[k] for k in net.params}
-
-
-def _param_gradient(
-    xp: Any, rest: list, a_in: Array, a_out: Array, onehot: Array, is_weight: bool, h: float, chunk: int
-) -> Array:
+def _param_gradient(rest: list, a_in: Array, a_out: Array, onehot: Array, is_weight: bool, h: float, chunk: int) -> Array:
+    """Batched central differences of the loss for the weights (or biases) of the Affine layer mapping ``a_in`` to ``a_out``."""
+    xp = compat.namespace_of(a_out)
     dev = compat.device(a_out)
     m = int(a_out.shape[-1])
     d = int(a_in.shape[-1])
@@ -85,20 +120,3 @@ def _param_gradient(
         parts.append((losses[0] - losses[1]) / (2 * h))
     flat = xp.concat(parts) if len(parts) > 1 else parts[0]
     return xp.reshape(flat, (d, m) if is_weight else (m,))
-
-
-def loop_numerical_gradient(net: Any, x: Array, onehot: Array, h: float) -> dict[str, Array]:
-    """The book's definition: one parameter element at a time (:func:`xpnet.numerical_gradient`).
-
-    Call inside :func:`xpnet._array.checks.trusted`, on checked inputs.
-    """
-    work = net.with_params(dict(net.params))
-    grads = {}
-    for key in net.params:
-        def f(value: Array, key: str = key) -> Array:
-            work.params[key] = value
-            return mean_losses(work.predict(x), onehot)
-
-        grads[key] = numerical_gradient(f, net.params[key], h)
-        work.params[key] = net.params[key]
-    return grads

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ._array import compat as _compat
-from ._array.registry import backend_name, to_numpy
+from ._array.registry import backend_name, read_only_reason, to_numpy
 from ._array.checks import describe, require_floating
 from ._array.numbers import require_finite_number
 
@@ -196,7 +196,7 @@ def _require_reads_argument(f: Callable[[Any], Any], x: Array) -> None:
     raise ValueError(
         f"numerical_gradient: f does not read its argument: f returns {value:.8g} whatever it is passed, so "
         f"every central difference is exactly 0. x ({backend_name(x)} array, shape {tuple(x.shape)}, "
-        f"{x.dtype}) cannot be written in place ({_why_read_only(x)}), so its perturbations only reach f "
+        f"{x.dtype}) cannot be written in place ({read_only_reason(x)}), so its perturbations only reach f "
         "through f's argument. Compute from the argument, e.g. f = lambda W: net.loss(x, t, W=W) instead of "
         "lambda W: net.loss(x, t); or keep the array on a backend with mutable arrays (e.g. NumPy), where "
         "numerical_gradient perturbs it in place as the book does"
@@ -206,18 +206,6 @@ def _require_reads_argument(f: Callable[[Any], Any], x: Array) -> None:
 def _to_float(value: Any) -> float:
     """``value`` (a 0-d array of any backend, or a number) as a Python float, read through a host copy."""
     return float(to_numpy(value)) if _compat.is_array(value) else float(value)
-
-
-def _why_read_only(x: Array) -> str:
-    """Why ``x`` cannot be written, in a few words."""
-    name = backend_name(x)
-    if name == "jax":
-        return "JAX arrays are immutable"
-    if name == "torch" and getattr(x, "requires_grad", False):
-        return "the tensor requires grad"
-    if name == "numpy":
-        return "the NumPy array is read-only: x.flags.writeable is False"
-    return f"this {name} array refuses item assignment"
 
 
 def gradient_descent(

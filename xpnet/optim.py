@@ -9,7 +9,7 @@ from ._array.checks import describe
 from ._array.numbers import require_finite_number
 from ._array.trust import is_trusted
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "get_optimizer"]
 
 
 class SGD:
@@ -59,5 +59,26 @@ class SGD:
                 "a gradient must have its parameter's shape"
             )
 
+    def state(self) -> dict[str, Any]:
+        """SGD keeps no state."""
+        return {}
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """SGD keeps no state."""
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The hyperparameters, with the optimizer's name."""
+        return {"name": "sgd", "lr": self.lr}
+
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr})"
+
+
+def get_optimizer(optimizer: Any = "sgd", **kwargs: Any) -> Any:
+    """An optimizer by name, or ``optimizer`` itself when it is one."""
+    if isinstance(optimizer, str):
+        if optimizer.lower() != "sgd":
+            raise ValueError(f"unknown optimizer {optimizer!r}")
+        return SGD(**kwargs)
+    return optimizer

@@ -31,10 +31,8 @@ class Params(MutableMapping):
 
     @staticmethod
     def _spec_of(value: Any) -> tuple[tuple[int, ...], Any, type, str, Any]:
-        """What a replacement must keep: shape, dtype, array type, backend name, device (None: CPU only)."""
-        backend = backend_name(value)
-        device = None if backend == "numpy" else compat.device(value)  # NumPy has the CPU only
-        return tuple(value.shape), value.dtype, type(value), backend, device
+        """What a replacement must keep: shape, dtype, array type, backend name, device."""
+        return tuple(value.shape), value.dtype, type(value), backend_name(value), compat.device(value)
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
@@ -67,7 +65,7 @@ class Params(MutableMapping):
                 f"{self._where(key)} must keep shape {shape} and dtype {dtype}, "
                 f"got shape {tuple(value.shape)} and dtype {value.dtype}"
             )
-        if device is not None and getattr(value, "device", None) != device:  # the standard attribute: fast
+        if getattr(value, "device", None) != device:  # the standard attribute: fast
             got = compat.device(value)  # authoritative (JAX may report a sharding there)
             if got != device:
                 raise ValueError(
@@ -75,6 +73,15 @@ class Params(MutableMapping):
                     f"the network's parameters live on {device!r}; move it first, e.g. net.backend.asarray(x)"
                 )
         self._data[key] = value
+
+    def rebound(self, arrays: Mapping[str, Any]) -> "Params":
+        """A Params of the same owner, keys and rules holding ``arrays`` as given (unchecked: concrete or traced arrays).
+
+        For a network bound to other parameters of its own architecture (a snapshot, a traced step).
+        """
+        new = Params.__new__(Params)
+        new._owner, new._spec, new._data = self._owner, self._spec, {k: arrays[k] for k in self._data}
+        return new
 
     def _where(self, key: str) -> str:
         """``Owner.params['key']`` for error messages."""

@@ -16,6 +16,7 @@ __all__ = [
     "is_array",
     "is_writeable",
     "library",
+    "library_name",
     "namespace",
     "namespace_of",
     "size",
@@ -113,6 +114,12 @@ def namespace(*arrays: Array | None, where: str | None = None) -> Any:
                     "move them to one device first"
                 )
     return NUMPY if xp is _NUMPY_COMPAT or xp is np else xp
+
+
+def library_name(xp: Any) -> str:
+    """The module name of namespace ``xp``'s library: ``"dask.array"`` for array-api-compat's wrapper of it."""
+    name = str(getattr(xp, "__name__", type(xp).__name__))
+    return name.removeprefix("array_api_compat.")
 
 
 def compat_module(name: str) -> Any:

@@ -7,12 +7,33 @@ import numbers
 import operator
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from ..errors import BackendError
 from .checks import describe
 
-__all__ = ["named_errors", "require_choice", "require_finite_number", "require_positive_int", "require_seed"]
+__all__ = [
+    "flag_names", "named_errors", "require_choice", "require_finite_number", "require_positive_int", "require_seed", "setting",
+]
+
+_FLAGS: ContextVar[bool] = ContextVar("xpnet_flag_names", default=False)
+
+
+def setting(name: str) -> str:
+    """How a message names the setting ``name``: the Python parameter (``val_split``), or inside :func:`flag_names`
+    the command-line flag (``--val-split``)."""
+    return "--" + name.replace("_", "-") if _FLAGS.get() else name
+
+
+@contextmanager
+def flag_names() -> Iterator[None]:
+    """Inside the block, messages name settings by their command-line flags (the ``xpnet`` command enters it)."""
+    token = _FLAGS.set(True)
+    try:
+        yield
+    finally:
+        _FLAGS.reset(token)
 
 
 def require_positive_int(value: Any, where: str, name: str) -> int:

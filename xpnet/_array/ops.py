@@ -14,12 +14,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .ops_data import DataOps
+
 __all__ = ["Ops", "ops_for"]
 
 Array = Any
 
 
-class Ops:
+class Ops(DataOps):
     """The portable operations, for namespace ``xp``.
 
     Parameters
@@ -36,18 +38,16 @@ class Ops:
 
 
 _OPS: dict[int, Ops] = {}
-#: Subclasses by backend row name, as "module:Class" (imported when first needed).
-_OVERRIDES: dict[str, str] = {}
 
 
 def ops_for(xp: Any) -> Ops:
-    """The operations of namespace ``xp``: its row's subclass of :class:`Ops`, or the portable ones."""
+    """The operations of namespace ``xp``: its row's subclass of :class:`Ops`, or the portable ones (one instance per namespace)."""
     ops = _OPS.get(id(xp))
     if ops is None:
-        from .registry import namespace_name
+        from .registry import row_for
 
-        path = _OVERRIDES.get(namespace_name(xp) or "")
-        cls = Ops
+        path = row_for(xp).ops
+        cls: type[Ops] = Ops
         if path is not None:
             module, _, name = path.partition(":")
             cls = getattr(importlib.import_module(module, __package__), name)

@@ -8,7 +8,7 @@ import numpy as np
 
 from .registry import Backend
 
-__all__ = ["batch_indices", "default_rng", "normal"]
+__all__ = ["BITS", "batch_indices", "default_rng", "index_dtype", "normal", "random_bits", "stream_state"]
 
 
 
@@ -39,3 +39,63 @@ def batch_indices(rng: np.random.Generator, n: int, batch_size: int) -> np.ndarr
     Like the book's ``np.random.choice(train_size, batch_size)``.
     """
     return rng.integers(0, n, size=batch_size, dtype=np.int64)
+
+
+# --- counter-based random bits: the same on every backend, and inside a compiled step -------------
+_M32 = 0xFFFFFFFF
+#: Bits of each draw that :func:`random_bits` returns (exact in float32 and float64).
+BITS = 24
+
+
+def index_dtype(xp: Any) -> Any:
+    """The integer dtype random bits are computed in: int64 where it is the default integer, else uint32 (JAX without 64-bit mode).
+
+    Every step keeps values below 2**48 and masks them to 32 bits, so both give the same bits.
+    """
+    info = xp.__array_namespace_info__()
+    default = info.default_dtypes()["integral"]
+    return xp.int64 if default == xp.int64 else xp.uint32
+
+
+def _mul32(x: Any, c: int) -> Any:
+    """``(x * c) mod 2**32`` for ``x`` below 2**32, without a product beyond 2**48 (int64 and uint32 alike)."""
+    lo, hi = c & 0xFFFF, c >> 16
+    return (x * lo + (((x * hi) & 0xFFFF) << 16)) & _M32
+
+
+def _mix32(x: Any) -> Any:
+    """A 32-bit integer hash (Wellons' lowbias32): a bijection of 0..2**32-1 whose every output bit depends on every input bit."""
+    x = x ^ (x >> 16)
+    x = _mul32(x, 0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = _mul32(x, 0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def stream_state(seed: int, xp: Any, device: Any) -> Any:
+    """The state of a random stream: ``[key, counter]`` (shape (2,), :func:`index_dtype`), counter 0.
+
+    ``key`` is a 32-bit key derived from ``seed`` on the host (NumPy's SeedSequence).
+    """
+    key = int(np.random.SeedSequence([int(seed), 3]).generate_state(1, np.uint32)[0])
+    return xp.asarray([key, 0], dtype=index_dtype(xp), device=device)
+
+
+def random_bits(xp: Any, state: Any, shape: tuple[int, ...], device: Any) -> tuple[Any, Any]:
+    """``(bits, next_state)``: uniform integers in ``0..2**24-1`` of ``shape`` for stream ``state`` (see :func:`stream_state`).
+
+    Counter-based: the bits depend only on the key, the counter and each element's index, so the
+    same state gives bit-identical draws on every backend, and a compiled step (``jax.jit``) that
+    carries the state draws new bits at every step. Element ``i`` of draw ``c`` is
+    ``mix(mix(i + mix(key ^ mix(c))) ^ key) >> 8``.
+    """
+    dt = state.dtype
+    key, counter = state[0], state[1]
+    base = _mix32(key ^ _mix32(counter))
+    n = 1
+    for s in shape:
+        n *= int(s)
+    idx = xp.arange(n, dtype=dt, device=device)
+    bits = _mix32(_mix32((idx + base) & _M32) ^ key) >> (32 - BITS)
+    nxt = xp.stack([key, (counter + 1) & _M32])
+    return xp.reshape(bits, shape), nxt

@@ -1,141 +1,109 @@
-"""Array backends by name: one registry row per backend, and a (namespace, device) pair to compute on."""
+"""Array backends: a namespace and a device to compute on, found by name, module or array, with its row of capabilities.
+
+Any namespace is a backend: the five libraries of :data:`~xpnet._array.rows.KNOWN_ROWS` by name
+(or alias), any other by its module (``dask.array``, ``ndonnx``, ``marray.masked_namespace(numpy)``)
+or by a module name that can be imported (``"dask.array"``, ``"ndonnx"``); those get a row derived
+from the standard (:mod:`xpnet._array.derived`).
+"""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import types
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..errors import BackendError
-from . import compat, devices
+from . import compat
+from .derived import derived_row, namespace_label
+from .rows import KNOWN_ROWS, MIN_STANDARD, Row
 
 __all__ = [
-    "BACKEND_NAMES",
-    "Backend",
-    "BackendInfo",
-    "available",
-    "backend_name",
-    "backend_of",
-    "dtype_name",
-    "get_backend",
-    "move_target",
-    "names_backend",
-    "namespace_name",
-    "resolve_dtype",
-    "to_numpy",
-    "usable_backends",
+    "BACKEND_NAMES", "Backend", "BackendInfo", "available", "backend_name", "backend_of", "dtype_name", "get_backend",
+    "move_target", "names_backend", "namespace_name", "read_only_reason", "resolve_dtype", "row_for", "row_of",
+    "to_numpy", "usable_backends",
 ]
 
 _FLOAT_NAMES = ("float32", "float64")
+_BY_NAME = {row.name: row for row in KNOWN_ROWS}
+_ALIASES = {alias: row.name for row in KNOWN_ROWS for alias in row.aliases}
+#: Libraries whose array namespace is a submodule of the package a user names.
+_MODULE_ALIASES = {"dask": "dask.array"}
+#: What xpnet's math calls in a namespace: a library without one is refused up front, naming it.
+REQUIRED = ("abs", "all", "any", "arange", "argmax", "asarray", "astype", "concat", "count_nonzero", "exp", "isdtype",
+            "isfinite", "log", "matmul", "max", "maximum", "mean", "min", "reshape", "sqrt", "stack", "sum", "take",
+            "where", "zeros")
+_DERIVED: dict[int, Row] = {}
+
+BACKEND_NAMES: tuple[str, ...] = tuple(row.name for row in KNOWN_ROWS)
 
 
-# --- per-backend pieces (devices in devices.py) -------------------------------------------
-def _strict_to_host(x: Any) -> np.ndarray:
-    try:
-        return np.asarray(x)
-    except (TypeError, ValueError, RuntimeError):  # refused on a non-default device: go via the CPU device
-        xp = compat.namespace(x)
-        return np.asarray(compat.to_device(x, xp.__array_namespace_info__().default_device()))
+# --- rows ----------------------------------------------------------------------------------
+def _known_row_of_namespace(xp: Any) -> Row | None:
+    return next((row for row in KNOWN_ROWS if row.is_namespace(xp)), None)
 
 
-def _none(xp: Any) -> None:
-    return None
+def row_for(xp: Any) -> Row:
+    """The row of namespace ``xp``: a known library's, or one derived from the standard (made once per namespace)."""
+    row = _known_row_of_namespace(xp)
+    if row is None:
+        row = _DERIVED.get(id(xp))
+        if row is None:
+            row = _DERIVED[id(xp)] = derived_row(xp)
+    return row
 
 
-def _no_notes(xp: Any) -> tuple[str, ...]:
-    return ()
-
-
-@dataclass(frozen=True)
-class _Row:
-    """What xpnet knows about one backend."""
-
-    name: str
-    module: str  # what to import to use it
-    install: str  # how to install it
-    namespace: Callable[[], Any]
-    owns: Callable[[Any], bool]  # is this an array of the backend?
-    is_namespace: Callable[[Any], bool]
-    device: Callable[[Any, Any], Any]  # (xp, requested device or None) -> the backend's device object
-    devices: Callable[[Any], tuple[str, ...]]  # every device it sees here, as strings `device` accepts
-    device_name: Callable[[Any], str] = str  # device object -> that string
-    problem: Callable[[Any], str | None] = _none  # why it is installed but unusable, and the fix
-    notes: Callable[[Any], tuple[str, ...]] = _no_notes  # accelerators it could use but cannot, and why
-    to_host: Callable[[Any], np.ndarray] = np.asarray
-    shares_host_memory: bool = False  # xp.asarray(numpy_array, copy=True) may still share memory
-    aliases: tuple[str, ...] = ()
-
-
-_ROWS: tuple[_Row, ...] = (
-    _Row("numpy", "numpy", "pip install numpy", lambda: compat.NUMPY, compat.is_numpy_array, compat.is_numpy_namespace,
-         devices.numpy_device, lambda xp: ("cpu",), aliases=("np",)),
-    _Row("array_api_strict", "array_api_strict", "pip install array-api-strict",
-         lambda: importlib.import_module("array_api_strict"), compat.is_strict_array, compat.is_strict_namespace,
-         devices.strict_device, devices.strict_devices, devices.strict_name,
-         to_host=_strict_to_host, shares_host_memory=True, aliases=("strict", "array-api-strict")),
-    _Row("torch", "torch", "pip install torch (CPU build: pip install torch --index-url https://download.pytorch.org/whl/cpu)",
-         lambda: (importlib.import_module("torch"), compat.compat_module("torch"))[1], compat.is_torch_array,
-         compat.is_torch_namespace, devices.torch_device, devices.torch_devices, devices.torch_name,
-         notes=devices.torch_notes, to_host=lambda x: x.detach().cpu().numpy(), shares_host_memory=True,
-         aliases=("pytorch",)),
-    _Row("jax", "jax", "pip install jax", lambda: importlib.import_module("jax.numpy"), compat.is_jax_array,
-         compat.is_jax_namespace, devices.jax_device, devices.jax_devices, devices.jax_name, notes=devices.jax_notes,
-         shares_host_memory=True),
-    _Row("cupy", "cupy", "pip install 'xpnet[gpu]' (CUDA 12) or 'xpnet[gpu-cuda13]' (CUDA 13), on a machine with an NVIDIA GPU",
-         lambda: (importlib.import_module("cupy"), compat.compat_module("cupy"))[1], compat.is_cupy_array,
-         compat.is_cupy_namespace, devices.cupy_device, devices.cupy_devices, devices.cupy_name,
-         problem=devices.cupy_status, to_host=lambda x: x.get(), aliases=("cp",)),
-)
-_BY_NAME = {row.name: row for row in _ROWS}
-_ALIASES = {alias: row.name for row in _ROWS for alias in row.aliases}
-
-BACKEND_NAMES: tuple[str, ...] = tuple(row.name for row in _ROWS)
-
-
-def _row_of_array(x: Any) -> _Row | None:
-    return next((row for row in _ROWS if row.owns(x)), None)
+def row_of(x: Any) -> Row:
+    """The row of the library that owns array ``x``."""
+    row = next((r for r in KNOWN_ROWS if r.owns(x)), None)
+    return row if row is not None else row_for(compat.namespace_of(x))
 
 
 def backend_name(x: Any) -> str:
-    """Short name of the library that owns array ``x`` (``"numpy"``, ``"torch"``, ...)."""
-    row = _row_of_array(x)
-    return row.name if row is not None else compat.library(x)
+    """Short name of the library that owns array ``x`` (``"numpy"``, ``"torch"``, ``"dask.array"`` ...)."""
+    return row_of(x).name if compat.is_array(x) else type(x).__name__
 
 
 def namespace_name(xp: Any) -> str | None:
-    """Backend name of namespace ``xp``, or None when xpnet does not know it."""
-    return next((row.name for row in _ROWS if row.is_namespace(xp)), None)
+    """Backend name of a known namespace ``xp``, or None for a namespace without a row of its own."""
+    row = _known_row_of_namespace(xp)
+    return row.name if row is not None else None
 
 
 def to_numpy(x: Any) -> np.ndarray:
     """Host NumPy copy of an array of any backend (the boundary to the host)."""
     if isinstance(x, np.ndarray):
         return x
-    row = _row_of_array(x) if compat.is_array(x) else None
-    return row.to_host(x) if row is not None else np.asarray(x)
+    return row_of(x).to_host(x) if compat.is_array(x) else np.asarray(x)
 
 
-# --- dtypes ------------------------------------------------------------------------------
-def resolve_dtype(xp: Any, dtype: Any, *, backend: str | None = None) -> Any:
-    """Floating dtype of namespace ``xp`` named by ``dtype`` (a string or a dtype object)."""
+def read_only_reason(x: Any) -> str:
+    """Why array ``x`` cannot be written in place, in a few words."""
+    if isinstance(x, np.ndarray):
+        return "the NumPy array is read-only: x.flags.writeable is False"
+    if getattr(x, "requires_grad", False):
+        return "the tensor requires grad"
+    row = row_of(x)
+    if not row.writable:
+        return f"{row.name} arrays are immutable"
+    return f"this {row.name} array refuses item assignment"
+
+
+# --- dtypes ----------------------------------------------------------------------------------
+def resolve_dtype(xp: Any, dtype: Any, *, device: Any = None) -> Any:
+    """Floating dtype of namespace ``xp`` named by ``dtype`` (a string or a dtype object), checked to exist on ``device``."""
     if dtype is None:
-        return xp.float64
+        dtype = "float64"
     name = dtype_name(dtype)
     if name not in _FLOAT_NAMES:
         raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
-    if name == "float64" and backend == "jax":
-        import jax
-
-        if not jax.config.jax_enable_x64:
-            raise TypeError(
-                "float64 on JAX needs 64-bit mode: call jax.config.update('jax_enable_x64', True) "
-                "before creating arrays, or use dtype='float32'"
-            )
+    if name == "float64":
+        problem = row_for(xp).float64_problem(xp, device)
+        if problem is not None:
+            raise TypeError(problem)
     return getattr(xp, name)
 
 
@@ -149,7 +117,7 @@ def dtype_name(dtype: Any) -> str:
     return {"float": "float64", "double": "float64", "single": "float32"}.get(name, name)
 
 
-# --- Backend -----------------------------------------------------------------------------
+# --- Backend ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Backend:
     """An array namespace and the device to create arrays on.
@@ -157,7 +125,8 @@ class Backend:
     Attributes
     ----------
     name : str
-        ``"numpy"``, ``"array_api_strict"``, ``"torch"``, ``"jax"`` or ``"cupy"``.
+        ``"numpy"``, ``"array_api_strict"``, ``"torch"``, ``"jax"``, ``"cupy"``, or the name of a
+        namespace without a row of its own (``"dask.array"``, ``"ndonnx"`` ...).
     xp : module
         The array-API namespace (array-api-compat's wrapper where one is needed).
     device : object
@@ -169,16 +138,18 @@ class Backend:
     device: Any
 
     @property
+    def row(self) -> Row:
+        """What xpnet knows about the library: its capabilities (see :class:`~xpnet._array.rows.Row`)."""
+        return row_for(self.xp)
+
+    @property
     def device_name(self) -> str:
         """The device as a string that :func:`get_backend` accepts back (``"cpu"``, ``"cuda:0"``, ``"device1"``)."""
-        return _BY_NAME[self.name].device_name(self.device)
+        return self.row.device_name(self.device)
 
     def dtype(self, dtype: Any) -> Any:
-        """This backend's floating dtype for ``"float32"``/``"float64"`` or a dtype object."""
-        dt = resolve_dtype(self.xp, dtype, backend=self.name)
-        if self.name == "torch" and getattr(self.device, "type", None) == "mps" and dtype_name(dt) == "float64":
-            raise TypeError("float64 is not supported on MPS devices (Apple GPUs); use dtype='float32'")
-        return dt
+        """This backend's floating dtype for ``"float32"``/``"float64"`` or a dtype object (float64 checked to exist)."""
+        return resolve_dtype(self.xp, dtype, device=self.device)
 
     def asarray(self, x: Any, dtype: Any = None, *, copy: bool = True) -> Any:
         """Copy host data (NumPy array, list, scalar) or another backend's array onto this device.
@@ -190,26 +161,30 @@ class Backend:
         dtype : str or dtype, optional
             Target dtype (``"float32"``, ``"float64"``, or a dtype of this backend).
         copy : bool
-            Never share memory with ``x`` when True (the default).
+            Never share memory with ``x`` when True (the default). With False a host array may be
+            used as it is where the backend allows it, or copied where it does not.
         """
-        if compat.is_array(x) and namespace_name(compat.namespace(x)) != self.name:
+        row = self.row
+        if compat.is_array(x) and not isinstance(x, np.ndarray) and compat.namespace_of(x) is not self.xp:
             x = to_numpy(x)
         host = isinstance(x, np.ndarray)
         dt = None if dtype is None else self.dtype(dtype)
         fresh = False  # x is a host array of our own: the backend may share it
         if host and dt is not None and x.dtype != np.dtype(dtype_name(dt)):
             x, fresh = x.astype(dtype_name(dt)), True  # converted on the host, where no kernel needs compiling
-        elif host and copy and _BY_NAME[self.name].shares_host_memory:
+        elif host and copy and row.shares_host_memory:
             x, fresh = np.array(x, copy=True), True  # their asarray may share NumPy memory even with copy=True
-        # CuPy: host -> GPU always copies, and it rejects copy=True from a NumPy array
-        copy_arg: bool | None = None if fresh or host and self.name == "cupy" else copy
-        if compat.is_array(x) and compat.device(x) != self.device:
-            return compat.to_device(self.xp.asarray(x, dtype=dt), self.device)
+        # copy=None lets the library copy only when it must (the standard's meaning); CuPy refuses copy= for host data
+        copy_arg = True if copy and not fresh and (row.host_copy_arg or not host) else None
         return self.xp.asarray(x, dtype=dt, device=self.device, copy=copy_arg)
 
     def to_numpy(self, x: Any) -> np.ndarray:
         """Host NumPy copy of ``x``."""
         return to_numpy(x)
+
+    def enable_float64(self) -> None:
+        """Switch on float64 where the library needs a switch (JAX's 64-bit mode); nothing elsewhere."""
+        self.row.enable_float64()
 
     def __str__(self) -> str:
         return f"{self.name} on {self.device_name}"
@@ -228,25 +203,99 @@ class BackendInfo:
 
 
 def names_backend(obj: Any) -> bool:
-    """True when ``obj`` names a backend (a Backend, a namespace module, a name or alias such as ``"np"``), not a device."""
+    """True when ``obj`` names a backend (a Backend, a namespace module, a known name or alias), not a device."""
     if isinstance(obj, (Backend, types.ModuleType)):
         return True
-    return isinstance(obj, str) and (obj.strip().lower() in _BY_NAME or obj.strip().lower() in _ALIASES)
+    if not isinstance(obj, str):
+        return False
+    key = obj.strip().lower()
+    return key in _BY_NAME or key in _ALIASES or (key not in ("cpu", "gpu") and "." in key and ":" not in key)
 
 
 def _canonical(name: str) -> str:
     key = name.strip().lower()
-    key = _ALIASES.get(key, key)
-    if key not in _BY_NAME:
-        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
-    return key
+    return _ALIASES.get(key, key)
 
 
-def _import_namespace(row: _Row) -> Any:
+def _import_failure(name: str, install: str, exc: BaseException) -> BackendError:
+    """The one error for a library that is missing or fails to import: its name, the cause, and the ways out."""
+    top = name.split(".")[0]
+    missing = getattr(exc, "name", None) == top or f"No module named '{top}'" in str(exc)
+    if isinstance(exc, ImportError) and (missing or importlib.util.find_spec(top) is None):
+        return BackendError(f"backend {name!r} is not installed ({exc}); install it with: {install}")
+    return BackendError(
+        f"backend {name!r} is installed but fails to import ({type(exc).__name__}: {' '.join(str(exc).split())}); "
+        f"reinstall it ({install}), or use another backend (e.g. backend='numpy', --backend numpy)"
+    )
+
+
+def _import_row(row: Row) -> Any:
     try:
         return row.namespace()
-    except ImportError as exc:
-        raise BackendError(f"backend {row.name!r} is not installed ({exc}); install it with: {row.install}") from exc
+    except Exception as exc:  # ImportError, or a broken install: OSError (a missing libcudart), RuntimeError ...
+        raise _import_failure(row.name, row.install, exc) from exc
+
+
+def _namespace_of_module(module: Any, label: str) -> Any:
+    """The array-API namespace of a library module (itself, or array-api-compat's wrapper of it)."""
+    if hasattr(module, "__array_api_version__") and hasattr(module, "__array_namespace_info__"):
+        return module
+    make = getattr(module, "asarray", None)
+    if make is None:
+        raise ValueError(f"{label} is not an array namespace: it has no asarray (pass a module such as dask.array)")
+    try:
+        return compat.namespace(make(0.0))
+    except TypeError as exc:
+        raise ValueError(f"{label} is not an array-API namespace that xpnet can use ({exc})") from None
+
+
+def _import_namespace(name: str) -> Any:
+    """The namespace of an importable module named ``name`` (``"dask.array"``, ``"ndonnx"``)."""
+    module_name = _MODULE_ALIASES.get(name, name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if importlib.util.find_spec(module_name.split(".")[0]) is None:
+            raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}, or pass an "
+                             "array-API namespace module (e.g. dask.array) or the name of one that can be imported") from None
+        raise _import_failure(module_name, f"pip install {module_name.split('.')[0]}", exc) from exc
+    except Exception as exc:  # a broken install
+        raise _import_failure(module_name, f"pip install {module_name.split('.')[0]}", exc) from exc
+    return _namespace_of_module(module, repr(name))
+
+
+def check_namespace(xp: Any) -> None:
+    """Refuse, in one sentence, a namespace of an older standard than xpnet needs or lacking a function its math calls."""
+    label = namespace_label(xp)
+    version = getattr(xp, "__array_api_version__", None)
+    if version is not None and str(version) < MIN_STANDARD:
+        raise BackendError(
+            f"{label} implements version {version} of the array API standard; xpnet needs {MIN_STANDARD} or newer "
+            "(Python scalars as arguments of where, maximum, clip): update the library, or select a newer "
+            "version where it has a switch (array_api_strict.set_array_api_strict_flags(api_version=...))"
+        )
+    missing = [fn for fn in REQUIRED if not hasattr(xp, fn)]
+    if missing:
+        raise BackendError(f"{label} lacks {', '.join(missing)}, which xpnet's math calls; it cannot be a backend")
+
+
+def _resolve_namespace(backend: Any) -> tuple[Row, Any]:
+    """``(row, namespace)`` named by ``backend``: a known name or alias, an importable module name, or a module."""
+    if isinstance(backend, str):
+        name = _canonical(backend)
+        row = _BY_NAME.get(name)
+        if row is not None:
+            return row, _import_row(row)
+        xp = _import_namespace(name)
+    elif isinstance(backend, types.ModuleType) or hasattr(backend, "__array_api_version__"):
+        known = _known_row_of_namespace(backend)
+        xp = backend if known is not None else _namespace_of_module(backend, namespace_label(backend))
+    else:
+        raise TypeError(
+            f"backend must be a name ({', '.join(BACKEND_NAMES)}, or an importable array-API module such as "
+            f"'dask.array'), an array namespace module or a Backend, got {type(backend).__name__} {backend!r}"
+        )
+    return row_for(xp), xp
 
 
 def get_backend(backend: str | Any | Backend = "numpy", device: Any = None) -> Backend:
@@ -255,11 +304,14 @@ def get_backend(backend: str | Any | Backend = "numpy", device: Any = None) -> B
     Parameters
     ----------
     backend : str, namespace module or Backend
-        ``"numpy"``, ``"array_api_strict"``, ``"torch"``, ``"jax"``, ``"cupy"``, or a namespace
-        such as ``array_api_strict`` or the wrapped torch namespace.
+        ``"numpy"``, ``"array_api_strict"``, ``"torch"``, ``"jax"``, ``"cupy"`` (or an alias such as
+        ``"np"``), the name of any importable array-API module (``"dask.array"``, ``"ndonnx"``), or
+        a namespace module itself (``dask.array``, ``marray.masked_namespace(numpy)``, the
+        wrapped torch namespace).
     device : str or device object, optional
-        ``"cpu"``, ``"cuda:0"``, ``"device1"`` (array_api_strict), or the backend's own device
-        object. Default: the backend's default device.
+        ``"cpu"``, ``"cuda:0"``, ``"device1"`` (array_api_strict), the library's own device object,
+        or (for other libraries) the ``str`` of one of the devices its namespace lists.
+        Default: the backend's default device.
 
     Raises
     ------
@@ -268,30 +320,20 @@ def get_backend(backend: str | Any | Backend = "numpy", device: Any = None) -> B
     ValueError
         Unknown backend name or device.
     BackendError
-        The backend is not installed, or (CuPy) there is no usable GPU.
+        The backend is not installed, fails to import (the message names it and the way out), is
+        not usable here (CuPy without a GPU), implements an older standard than xpnet needs, or
+        lacks a function xpnet's math calls.
     """
     if isinstance(backend, Backend):
         if device is None:
             return backend
-        backend = backend.name
-    if isinstance(backend, str):
-        name = _canonical(backend)
-    elif isinstance(backend, types.ModuleType):
-        found = namespace_name(backend)
-        if found is None:
-            raise ValueError(f"unknown array namespace {backend!r}; pass one of {', '.join(BACKEND_NAMES)}")
-        name = found
-    else:
-        raise TypeError(
-            f"backend must be a name ({', '.join(BACKEND_NAMES)}), an array namespace module "
-            f"or a Backend, got {type(backend).__name__} {backend!r}"
-        )
-    row = _BY_NAME[name]
-    xp = _import_namespace(row)
+        backend = backend.xp
+    row, xp = _resolve_namespace(backend)
     problem = row.problem(xp)
     if problem is not None:
-        raise BackendError(f"{name} is installed but not usable here: {problem}")
-    return Backend(name, xp, row.device(xp, device))
+        raise BackendError(f"{row.name} is installed but not usable here: {problem}")
+    check_namespace(xp)
+    return Backend(row.name, xp, row.device(xp, device))
 
 
 def move_target(current: Backend, backend: Any = None, device: Any = None) -> Backend:
@@ -301,26 +343,23 @@ def move_target(current: Backend, backend: Any = None, device: Any = None) -> Ba
         return current
     if device is None and not names_backend(backend):
         try:
-            return get_backend(current.name, backend)
+            return get_backend(current.xp, backend)
         except ValueError as exc:
             raise ValueError(
                 f"unknown backend or device {backend!r}: not a backend ({', '.join(BACKEND_NAMES)}) "
                 f"nor a device of {current.name} ({exc})"
             ) from exc
-    return get_backend(backend if backend is not None else current.name, device)
+    return get_backend(backend if backend is not None else current.xp, device)
 
 
 def backend_of(x: Any) -> Backend:
     """The :class:`Backend` (namespace and device) that array ``x`` lives on."""
     xp = compat.namespace(x)
-    name = namespace_name(xp)
-    if name is None:
-        raise TypeError(f"arrays of type {type(x).__name__} are not supported by xpnet")
-    return Backend(name, xp, compat.device(x))
+    return Backend(row_for(xp).name, xp, compat.device(x))
 
 
-def _probe(row: _Row) -> BackendInfo:
-    if importlib.util.find_spec(row.module) is None:
+def _probe(row: Row) -> BackendInfo:
+    if importlib.util.find_spec(row.module.split(".")[0]) is None:
         return BackendInfo(row.name, False, False, f"not installed ({row.install})")
     try:
         xp = row.namespace()
@@ -329,14 +368,14 @@ def _probe(row: _Row) -> BackendInfo:
             return BackendInfo(row.name, True, False, problem)
         return BackendInfo(row.name, True, True, "ok", row.devices(xp), row.notes(xp))
     except Exception as exc:  # a broken install should be reported, not crash the listing
-        return BackendInfo(row.name, True, False, f"import failed: {type(exc).__name__}: {exc}; reinstall it: {row.install}")
+        return BackendInfo(row.name, True, False, str(_import_failure(row.name, row.install, exc)))
 
 
 def available() -> list[BackendInfo]:
-    """Probe every known backend: installed, usable on this machine, and its devices."""
-    return [_probe(row) for row in _ROWS]
+    """Probe every library with a row of its own: installed, usable on this machine, and its devices."""
+    return [_probe(row) for row in KNOWN_ROWS]
 
 
 def usable_backends() -> list[str]:
-    """Names of the backends that work on this machine."""
+    """Names of the backends with a row of their own that work on this machine."""
     return [info.name for info in available() if info.usable]

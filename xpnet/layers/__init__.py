@@ -24,7 +24,9 @@ from __future__ import annotations
 
 from .activations import Relu, Sigmoid
 from .affine import Affine
+from .batch_norm import BatchNormalization
+from .dropout import Dropout
 from .graph import AddLayer, MulLayer
 from .softmax_with_loss import SoftmaxWithLoss
 
-__all__ = ["AddLayer", "Affine", "MulLayer", "Relu", "Sigmoid", "SoftmaxWithLoss"]
+__all__ = ["AddLayer", "Affine", "BatchNormalization", "Dropout", "MulLayer", "Relu", "Sigmoid", "SoftmaxWithLoss"]

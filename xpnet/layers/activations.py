@@ -22,6 +22,8 @@ class Relu:
         True where the last ``forward`` input was not positive (the book's ``mask``).
     """
 
+    row_wise = True
+
     def __init__(self) -> None:
         self.mask: Array = None  # set by forward
 
@@ -43,6 +45,8 @@ class Relu:
 
 class Sigmoid:
     """Sigmoid layer: ``forward`` is :func:`xpnet.functions.sigmoid`, ``backward`` is ``dout * (1 - y) * y``."""
+
+    row_wise = True
 
     def __init__(self) -> None:
         self.out: Array = None  # set by forward

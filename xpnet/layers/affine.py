@@ -72,6 +72,9 @@ class Affine:
     ``W`` give float64 outputs and gradients).
     """
 
+    #: Each output row depends on its input row only (a network's batched numerical gradient relies on it).
+    row_wise = True
+
     def __init__(
         self, W: Array | None = None, b: Array | None = None, *,
         params: MutableMapping[str, Array] | None = None, keys: tuple[str, str] = ("W", "b"), name: str | None = None,
@@ -105,6 +108,11 @@ class Affine:
     @b.setter
     def b(self, value: Array) -> None:
         self._params[self.keys[1]] = value
+
+    @property
+    def grads(self) -> dict[str, Array]:
+        """The parameter gradients of the last ``backward`` by the keys of ``params``: ``dW`` and ``db``."""
+        return {self.keys[0]: self.dW, self.keys[1]: self.db}
 
     def forward(self, x: Array) -> Array:
         """Affine map of a batch ``x`` (N, D) or (N, d1, d2, ...) with ``d1*d2*... == D``; returns (N, M)."""

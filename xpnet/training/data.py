@@ -7,8 +7,8 @@ the current one trains: ``np.take`` and the uint8 conversion release the GIL.
 
 from __future__ import annotations
 
+import copy
 import os
-import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -17,7 +17,8 @@ import numpy as np
 
 from .._array import compat
 from .._array.labels import to_labels
-from .._array.registry import to_numpy
+from .._array.ops import ops_for
+from .._array.registry import dtype_name, to_numpy
 
 Array = Any
 
@@ -69,136 +70,81 @@ PIXEL_BLOCK = 2_000
 
 
 class DeviceSet:
-    """A labelled set resident on the device: images in the network's dtype and int64 labels.
+    """A labelled set resident on the device: its images as given (uint8 pixels, or floats in the network's dtype)
+    and its int64 labels. No float copy of a pixel set is ever built: batches and evaluation blocks are
+    converted as they are used (:meth:`chunks`, :func:`gather_rows`).
 
     Parameters
     ----------
     backend : Backend
-        Where the arrays live.
+        Where the arrays live. A backend whose arrays are host memory uses the host arrays as they are.
     dtype_name : str
-        The network's dtype; uint8 pixels are scaled to [0, 1] in it.
+        The network's dtype.
     x : ndarray, shape (N, D), uint8 or floating (host)
     t : ndarray, shape (N,), int64 (host)
-    for_batches : bool
-        Keep the uint8 pixels too (a training set): gathering 100 random rows of them and
-        converting those is faster than gathering float rows, whose cache misses dominate.
-    keep_pixels : bool
-        Keep uint8 pixels on the device and convert them only when :attr:`x` is asked for
-        (on the device): a compiled step and evaluation read :attr:`images` and convert
-        inside their program, so no float copy of the set is ever built.
 
     Attributes
     ----------
-    x : array, shape (N, D), the network's dtype
-        On NumPy, uint8 pixels are converted only if asked for: evaluation reads them through
-        :meth:`chunks`, which converts a cache-sized block at a time (a quarter of the memory
-        traffic of a float copy, and no float copy to build). Other backends convert at once,
-        unless ``keep_pixels``.
-    t : array, shape (N,), int64
+    images : array, shape (N, D), uint8 or the network's dtype, on the device
+    t : array, shape (N,), int64, on the device
     labels : ndarray, shape (N,), int64 (host copy of ``t``)
-    pixels : array, shape (N, D), uint8, or None
+    n, width : int
+    pixels : bool
+        True when ``images`` are uint8 pixels (scaled to [0, 1] when converted).
     """
 
-    def __init__(self, backend: Any, dtype_name: str, x: np.ndarray, t: np.ndarray, *, for_batches: bool = False,
-                 keep_pixels: bool = False) -> None:
-        self._dtype = np.dtype(dtype_name)
-        self.backend = backend
-        numpy = backend.name == "numpy"  # NumPy may share the (read-only) host array; others get a copy
-        u8 = x.dtype == np.uint8
-        self.pixels = backend.asarray(x, copy=not numpy) if (for_batches or keep_pixels) and u8 else None
+    def __init__(self, backend: Any, dtype_name: str, x: np.ndarray, t: np.ndarray) -> None:
+        self.backend, self.ops = backend, ops_for(backend.xp)
+        self.dtype = backend.dtype(dtype_name)
+        self.pixels = x.dtype == np.uint8
+        if not self.pixels and x.dtype != np.dtype(dtype_name):
+            x = x.astype(dtype_name)
+        shared = backend.row.host_memory  # the (read-only) host arrays serve as they are
+        self.images = backend.asarray(x, copy=not shared)
         self.n, self.width = int(x.shape[0]), int(x.shape[1])
         self.labels = t
-        self.t = backend.asarray(t, copy=False)
-        self._lock = threading.Lock()
-        self._u8 = x if numpy and u8 else None
-        self._x: Array | None = None
-        if self._u8 is None and not (keep_pixels and u8):
-            self._convert(x)
-
-    def _convert(self, x: np.ndarray) -> None:
-        if x.dtype == np.uint8:
-            x = np.multiply(x, self._dtype.type(1.0 / 255.0), dtype=self._dtype)
-        elif x.dtype != self._dtype:
-            x = x.astype(self._dtype)
-        self._x = self.backend.asarray(x, copy=False)
-
-    @property
-    def x(self) -> Array:
-        if self._x is None:
-            self.prepare()
-        return self._x
-
-    def prepare(self) -> None:
-        """Convert the images to the network's dtype now, if not yet done (thread-safe)."""
-        with self._lock:
-            if self._x is None and self._u8 is not None:
-                self._convert(self._u8)
-            elif self._x is None:  # pixels kept on the device: convert there
-                self._x = scaled(self.backend.xp, self.pixels, self.backend.dtype(self._dtype.name))
+        self.t = backend.asarray(t, copy=not shared)
 
     def chunks(self, size: int) -> Iterator[tuple[int, int, Array]]:
-        """``(lo, hi, images[lo:hi])`` in the network's dtype, ``size`` rows at a time (fewer from uint8 pixels).
+        """``(lo, hi, images[lo:hi])`` in the network's dtype, ``size`` rows at a time (at most ``PIXEL_BLOCK`` from pixels).
 
-        From NumPy uint8 pixels each block is converted into one reused buffer of at most
-        ``PIXEL_BLOCK`` rows: the caller must be done with a block before asking for the next.
+        Where the backend reuses buffers, each block is converted into one buffer: the caller must
+        be done with a block before asking for the next.
         """
-        if self._u8 is None or self._x is not None:
-            for lo in range(0, self.n, size):
-                hi = min(lo + size, self.n)  # array_api_strict rejects out-of-bounds slice stops
-                yield lo, hi, self.x[lo:hi, ...]
-            return
-        step = min(size, PIXEL_BLOCK)
-        buf = np.empty((min(step, self.n), self._u8.shape[1]), self._dtype)
-        scale = self._dtype.type(1.0 / 255.0)
+        step = min(size, PIXEL_BLOCK) if self.pixels else size
+        buf = self.ops.buffer((min(step, self.n), self.width), self.dtype) if self.pixels else None
         for lo in range(0, self.n, step):
-            hi = min(lo + step, self.n)
-            out = buf[: hi - lo]
-            np.multiply(self._u8[lo:hi], scale, out=out, dtype=self._dtype)
-            yield lo, hi, out
+            hi = min(lo + step, self.n)  # array_api_strict rejects out-of-bounds slice stops
+            yield lo, hi, self.ops.to_float(self.images[lo:hi, ...], self.dtype, out=buf)
+
+    def head(self, n: int | None) -> "DeviceSet":
+        """The first ``n`` samples (the whole set when ``n`` is None or not smaller), sharing this set's arrays."""
+        if n is None or n >= self.n:
+            return self
+        part = copy.copy(self)
+        part.images, part.t, part.labels, part.n = self.images[:n, ...], self.t[:n], self.labels[:n], int(n)
+        return part
 
     def onehot(self, n_classes: int) -> Array:
         """One-hot targets on the device: shape (N, K), the network's dtype."""
-        out = np.zeros((self.n, n_classes), self._dtype)
+        out = np.zeros((self.n, n_classes), np.dtype(dtype_name(self.dtype)))
         out[np.arange(self.n), self.labels] = 1
         return self.backend.asarray(out, copy=False)
 
-    def rows(self, idx: np.ndarray, out: tuple[np.ndarray, np.ndarray] | None = None) -> Array:
-        """Images of host rows ``idx`` (M,) in the network's dtype, shape (M, D): one gather on the device.
-
-        On NumPy, ``out = (raw, x)`` are buffers of shape (M, D) (uint8 and the network's dtype)
-        to gather and convert into, so no memory is allocated.
-        """
-        if out is not None:
-            raw, x = out
-            if self._u8 is None:
-                return np.take(self.x, idx, axis=0, out=x, mode="clip")
-            return np.multiply(np.take(self._u8, idx, axis=0, out=raw, mode="clip"), self._dtype.type(1.0 / 255.0), out=x)
+    def scale(self) -> float:
+        """Largest |x| of the images as the network sees them (1.0 or less for pixels); one host read."""
+        if self.pixels:
+            return 1.0
         xp = self.backend.xp
-        idx_d = xp.asarray(idx, device=self.backend.device)
-        return gather_rows(xp, self.images, idx_d, self.backend.dtype(self._dtype.name))
-
-    @property
-    def images(self) -> Array:
-        """What batches are gathered from: the uint8 pixels where kept, else the images in the network's dtype."""
-        return self.pixels if self.pixels is not None else self.x
+        return float(xp.max(xp.abs(self.images)))
 
 
 def gather_rows(xp: Any, images: Array, idx: Array, dtype: Any) -> Array:
-    """Rows ``idx`` (M,) of ``images`` (N, D) in ``dtype``: uint8 pixels are scaled by 1/255 after the gather.
+    """Rows ``idx`` (M,) of ``images`` (N, D) in ``dtype``: uint8 pixels are scaled after the gather.
 
-    The one gather of a training batch: the eager step calls it on device arrays, a compiled
-    step inside the traced function, on the data set passed as an argument.
+    The one gather of a training batch inside a compiled step (on the data set passed as an argument).
     """
-    return scaled(xp, xp.take(images, idx, axis=0), dtype)
-
-
-def scaled(xp: Any, images: Array, dtype: Any) -> Array:
-    """``images`` in ``dtype``: uint8 pixels times 1/255, floats converted (returned as they are when already ``dtype``)."""
-    if images.dtype == dtype:
-        return images
-    if xp.isdtype(images.dtype, "integral"):
-        return xp.astype(images, dtype) * (1.0 / 255.0)
-    return xp.astype(images, dtype)
+    return ops_for(xp).to_float(xp.take(images, idx, axis=0), dtype)
 
 
 #: Steps whose batches are gathered together.
@@ -221,33 +167,36 @@ class Batches:
 
     def __init__(self, data: DeviceSet, onehot: Array, batch_size: int, *, background: bool) -> None:
         self._data, self._onehot, self._b = data, onehot, batch_size
-        self._slots = self._buffers() if data.backend.name == "numpy" else None
+        self._slots = [self._buffers() for _ in range(2)]  # one trains, the other fills (where buffers are reused)
         self._free = 0  # the slot the next gather writes into
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="xpnet-batches") if background else None
         self._cur: tuple[np.ndarray, int, int, Any] | None = None  # block, first and end step, (x, t)
         self._ahead: tuple[np.ndarray, int, int, Future] | None = None
 
     @staticmethod
-    def for_run(data: DeviceSet, n_classes: int, batch_size: int, backend_name: str) -> "Batches":
-        """Batches of ``data``, gathered ahead on a worker thread where that helps (NumPy, two or more cores)."""
-        background = backend_name == "numpy" and (os.cpu_count() or 1) >= 2
+    def for_run(data: DeviceSet, n_classes: int, batch_size: int) -> "Batches":
+        """Batches of ``data``, gathered ahead on a worker thread where the backend computes on the host's cores
+        (and there is a spare one)."""
+        background = data.backend.row.background_threads and (os.cpu_count() or 1) >= 2
         return Batches(data, data.onehot(n_classes), batch_size, background=background)
 
-    def _buffers(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Two sets of NumPy buffers (raw pixels, images, one-hot rows) for CHUNK steps: one trains, one fills."""
+    def _buffers(self) -> tuple[Array | None, Array | None, Array | None]:
+        """Buffers (gathered pixels, images, one-hot rows) for CHUNK steps, where the backend's operations reuse them."""
         rows, width, k = CHUNK * self._b, self._data.width, int(self._onehot.shape[1])
-        dt = self._onehot.dtype
-        return [(np.empty((rows, width), np.uint8), np.empty((rows, width), dt), np.empty((rows, k), dt)) for _ in range(2)]
+        ops, dt = self._data.ops, self._data.dtype
+        raw = ops.buffer((rows, width), self._data.images.dtype) if self._data.pixels else None
+        return raw, ops.buffer((rows, width), dt), ops.buffer((rows, k), dt)
 
     def _gather(self, block: np.ndarray, lo: int, hi: int) -> tuple[Array, Array]:
         idx = block[lo:hi].reshape(-1)
-        if self._slots is not None:  # NumPy: into the free slot (the training loop reads the other one)
-            raw, x, t = (buf[: idx.shape[0]] for buf in self._slots[self._free])
-            self._free = 1 - self._free
-            return self._data.rows(idx, out=(raw, x)), np.take(self._onehot, idx, axis=0, out=t, mode="clip")
-        xp = self._data.backend.xp
-        t = xp.take(self._onehot, xp.asarray(idx, device=self._data.backend.device), axis=0)
-        return self._data.rows(idx), t
+        raw, x, t = self._slots[self._free]
+        self._free = 1 - self._free
+        ops, data = self._data.ops, self._data
+        if data.pixels:
+            images = ops.to_float(ops.take_rows(data.images, idx, out=raw), data.dtype, out=x)
+        else:
+            images = ops.take_rows(data.images, idx, out=x)
+        return images, ops.take_rows(self._onehot, idx, out=t)
 
     def batch(self, block: np.ndarray, pos: int, upcoming: np.ndarray | None) -> tuple[Array, Array]:
         """Images (B, D) and one-hot targets (B, K) of step ``pos`` of ``block`` (the rows ``block[pos]``)."""

@@ -14,20 +14,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["data_scale", "divergence_message"]
+__all__ = ["divergence_message"]
 
 #: Inputs larger than this in magnitude are not scaled like images (uint8 pixels become [0, 1]).
 DATA_SCALE_LIMIT = 1e3
 #: A first loss this many times chance level means the initial weights are far too large.
 FIRST_LOSS_FACTOR = 100
-
-
-def data_scale(train_set: Any) -> float:
-    """Largest |x| of a training set on the device (1.0 for uint8 pixels, which are scaled to [0, 1]); one host read."""
-    if getattr(train_set, "pixels", None) is not None:
-        return 1.0
-    xp = train_set.backend.xp
-    return float(xp.max(xp.abs(train_set.x)))
 
 
 def divergence_message(value: float, iteration: int, first_loss: float, *, lr: float | None, init_std: float | None,
@@ -43,7 +35,7 @@ def divergence_message(value: float, iteration: int, first_loss: float, *, lr: f
     lr, init_std : float or None
         The learning rate and the initial weights' standard deviation, where known.
     scale : float
-        Largest |x| of the training inputs (see :func:`data_scale`).
+        Largest |x| of the training inputs (:meth:`~xpnet.training.data.DeviceSet.scale`).
     n_classes : int
     """
     head = f"training diverged: the loss became {value} at iteration {iteration}"

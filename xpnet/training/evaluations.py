@@ -37,12 +37,12 @@ class Evaluations:
         Measure on one worker thread (True) or inline, at submission (False).
     """
 
-    def __init__(self, measure: Callable[[dict[str, Any], bool], Result], background: bool) -> None:
+    def __init__(self, measure: Callable[[Any, bool], Result], background: bool) -> None:
         self._measure = measure
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="xpnet-eval", initializer=_lower_priority) if background else None
-        self._queue: deque[tuple[int, dict[str, Any], Future | Result]] = deque()
+        self._queue: deque[tuple[int, Any, Future | Result]] = deque()
 
-    def submit(self, done: int, params: dict[str, Any], *, inline: bool = False) -> None:
+    def submit(self, done: int, params: Any, *, inline: bool = False) -> None:
         """Measure the parameters of evaluation point ``done`` (background unless ``inline``)."""
         if self._pool is None or inline:
             self._queue.append((done, params, self._measure(params, False)))
@@ -53,7 +53,7 @@ class Evaluations:
         """True when the oldest background evaluation has finished and waits to be taken (cheap: once per step)."""
         return bool(self._queue) and isinstance(self._queue[0][2], Future) and self._queue[0][2].done()
 
-    def ready(self, *, keep: int | None = None) -> list[tuple[int, dict[str, Any], Result]]:
+    def ready(self, *, keep: int | None = None) -> list[tuple[int, Any, Result]]:
         """Finished evaluations in submission order.
 
         With ``keep`` set, first wait until at most ``keep`` submissions are unfinished (0:

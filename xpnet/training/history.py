@@ -53,6 +53,9 @@ class History:
         Seconds spent compiling the step and the evaluation (JAX), part of the two above.
     best_iter : int or None
         With a validation split: the evaluation point whose parameters were kept.
+    full_train_acc, full_test_acc : float or None
+        When the evaluation points measured only the first samples of each set (``eval_samples``):
+        the accuracies on the whole sets at the end of the run.
     stop_reason : str
         ``"completed"``, ``"early_stopping"``, ``"interrupted"`` or ``"diverged"``.
     notes : list of str
@@ -71,6 +74,8 @@ class History:
     elapsed: float = 0.0
     compile_time: float = 0.0
     best_iter: int | None = None
+    full_train_acc: float | None = None
+    full_test_acc: float | None = None
     stop_reason: str = ""
     notes: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
@@ -133,7 +138,10 @@ class History:
 
     @property
     def final_test_acc(self) -> float | None:
-        """Test accuracy at the last evaluation, or None."""
+        """Test accuracy at the end: on the whole test set (``full_test_acc``) where the evaluation points measured a
+        part of it, else at the last evaluation; None without a test set."""
+        if self.full_test_acc is not None:
+            return self.full_test_acc
         return self.test_acc[-1] if self.test_acc else None
 
     def to_dict(self) -> dict[str, Any]:

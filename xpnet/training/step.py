@@ -3,7 +3,7 @@
 Every backend trains through this one step, :func:`train_on_batch`: :class:`TrainStep` runs it
 eagerly, one call a step, and :mod:`xpnet.training.compiled` hands it to a backend's compiler
 (JAX). The trainer checked its data and settings once, at its constructor, so the step runs
-inside :func:`xpnet._array.checks.trusted`: the layers, the network and ``Params`` skip their
+inside :func:`xpnet._array.trust.trusted`: the layers, the network and ``Params`` skip their
 per-call checks there. Losses stay on the device until :meth:`TrainStep.losses` reads all
 pending ones back at once.
 """
@@ -29,11 +29,12 @@ def train_on_batch(network: Any, optimizer: Any, x: Array, t: Array, gradient: s
 
     Parameters
     ----------
-    network : TwoLayerNet
-        Its ``params`` entries are replaced by the update (concrete arrays, or tracers when a
-        compiler traces this function on a private copy of the network).
-    optimizer : SGD or any object with ``update(params, grads)``
-    x : array, shape (B, D), the network's dtype
+    network : LayerNet
+        Its ``params`` entries are updated (concrete arrays, or tracers when a compiler traces
+        this function on ``network.bind(...)``); so are its buffers (running statistics, the
+        random stream of Dropout).
+    optimizer : an optimizer of :mod:`xpnet.optim`, or any object with ``update(params, grads)``
+    x : array, shape (B, *sample_shape) or (B, D), the network's dtype
     t : array, shape (B, K), one-hot targets in the network's dtype
     gradient : {"backprop", "numerical"}
 

@@ -1,6 +1,6 @@
-"""The book's mini-batch SGD loop (chapter 5.7.4) on any backend, device and dtype.
+"""The book's mini-batch training loop (chapter 5.7.4, with chapter 6's optimizers) on any backend, device and dtype.
 
-The dataset is copied to the device once; batch indices come from a seeded host generator;
+The data sets are copied to the device once; batch indices come from a seeded host generator;
 the step (eager, or compiled by the backend's compiler: :mod:`.compiled`) gathers each batch
 on the device, and its loss stays there until a logging point; nothing is printed here.
 """
@@ -18,18 +18,20 @@ from typing import Any
 import numpy as np
 
 from ..errors import TrainingDiverged
-from ..optim import SGD
 from .batches import BatchDraws
 from .compiled import make_counter, make_step, resolve
-from .data import DeviceSet, host_images, host_labels
-from .diagnosis import data_scale, divergence_message
+from .data import DeviceSet
+from .diagnosis import divergence_message
 from .evaluations import Evaluations, Result
 from .history import EvalRecord, History
+from .setup import check_settings, eval_async_setting, load_sets, make_optimizer
 from .threads import thread_limit
 
 __all__ = ["EvalRecord", "History", "Trainer"]
 
 Array = Any
+#: Parameters and buffers of a network at one point of a run (copies where arrays are written in place).
+Snapshot = tuple[dict[str, Array], dict[str, Array]]
 
 #: Steps between two reads of the pending losses (divergence check, progress report).
 FLUSH_EVERY = 100
@@ -44,8 +46,8 @@ class Trainer:
 
     Parameters
     ----------
-    network : TwoLayerNet
-        Trained in place (its ``params`` entries are replaced each step).
+    network : TwoLayerNet, MultiLayerNet, MultiLayerNetExtend, SimpleConvNet (any LayerNet)
+        Trained in place (its parameters, and buffers such as running statistics).
     train_data : (x, t)
         Host arrays: images (N, D) or (N, ...) as uint8 pixels (scaled to [0, 1]) or floats;
         labels (N,) integers or one-hot (N, K). Copied to the device once.
@@ -53,8 +55,12 @@ class Trainer:
         Evaluated at every evaluation point, never used to choose anything.
     batch_size : int
         Samples per step, drawn uniformly with replacement (the book's ``np.random.choice``).
-    lr : float
-        SGD learning rate (ignored when ``optimizer`` is given).
+    lr : float, optional
+        Learning rate: of SGD when ``optimizer`` is None (default 0.1, the book's chapter 5 run), or
+        of the optimizer named by ``optimizer`` (default: that optimizer's own, e.g. Adam's 0.001).
+    optimizer : str or optimizer, optional
+        ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``, or an
+        optimizer object of :mod:`xpnet.optim` (its state is carried, checkpointed and compiled).
     seed : int, optional
         Seed of the batch generator and the validation split; None draws one (recorded in
         ``history.config`` so the run can be repeated).
@@ -69,6 +75,10 @@ class Trainer:
         validation split); the best parameters are restored at the end.
     eval_batch_size : int
         Samples per evaluation chunk (bounds memory).
+    eval_samples : int, optional
+        Measure each evaluation point on the first ``eval_samples`` samples of each set (the book's
+        ``evaluate_sample_num_per_epoch``); a completed run then also measures the whole sets once,
+        in ``history.full_train_acc`` and ``history.full_test_acc``.
     train_threads, eval_threads : int or None
         Native thread limits for training steps (None: no limit) and for evaluation (None:
         every core). One thread suits the small training matmuls; evaluation gains from more.
@@ -93,7 +103,7 @@ class Trainer:
         test_data: tuple[Any, Any] | None = None,
         *,
         batch_size: int = 100,
-        lr: float = 0.1,
+        lr: float | None = None,
         seed: int | None = None,
         eval_every: int | None = None,
         gradient: str = "backprop",
@@ -101,6 +111,7 @@ class Trainer:
         val_split: float = 0.0,
         patience: int | None = None,
         eval_batch_size: int = 10_000,
+        eval_samples: int | None = None,
         train_threads: int | None = 1,
         eval_threads: int | None = None,
         eval_async: bool | None = None,
@@ -110,106 +121,86 @@ class Trainer:
         self.network = network
         self.backend = network.backend
         self.dtype_name = network.config["dtype"]
-        self._check_settings(batch_size, gradient, val_split, patience, eval_batch_size, eval_every)
-        self.optimizer = optimizer if optimizer is not None else SGD(lr)
+        check_settings(batch_size, gradient, val_split, patience, eval_batch_size, eval_every, eval_samples)
+        self.optimizer = make_optimizer(optimizer, lr)
         self.seed = secrets.randbits(31) if seed is None else int(seed)
         self.batch_size, self.gradient, self.eval_batch_size = batch_size, gradient, eval_batch_size
-        self.val_split, self.patience = float(val_split), patience
+        self.val_split, self.patience, self.eval_samples = float(val_split), patience, eval_samples
         self.train_threads, self.eval_threads = train_threads, eval_threads
         self.compiled, self._devices = resolve(network, self.optimizer, gradient, batch_size, compiled, data_parallel)
-        self.eval_async = self._check_eval_async(eval_async)
+        self.eval_async = eval_async_setting(eval_async, network, self.compiled, patience)
         self.data_parallel = len(self._devices) if self._devices else 1
         self._counter = make_counter(network, eval_batch_size, self.compiled)
-        self._load_sets(train_data, test_data)
+        self.train_set, self.val, self.test = load_sets(network, train_data, test_data, self.val_split, self.seed)
         self.eval_every = eval_every or max(self.train_set.n // batch_size, 1)
         self.rng = np.random.default_rng([self.seed, 1])
         self._draws = BatchDraws(self.rng, self.train_set.n, batch_size, FLUSH_EVERY)
         self.history = History(config=self._config())
         self._stop = False
-        self._best: tuple[float, int, dict[str, Array]] | None = None
+        self._best: tuple[float, int, Snapshot] | None = None
         self._bad_evals = 0
-        self._last_good: dict[str, Array] = dict(network.params)
-
-    def _load_sets(self, train_data: tuple[Any, Any], test_data: tuple[Any, Any] | None) -> None:
-        """Check the sets once and put them on the device: ``train_set``, ``val`` (split off it) and ``test``."""
-        k, width = self.network.output_size, self.network.input_size
-        x_tr = host_images(train_data[0], width, "training images")
-        t_tr = host_labels(train_data[1], k, "training labels")
-        if len(x_tr) != len(t_tr):
-            raise ValueError(f"train: {len(x_tr)} training images but {len(t_tr)} training labels")
-        self.val: DeviceSet | None = None
-        if self.val_split > 0:
-            order = np.random.default_rng([self.seed, 2]).permutation(len(x_tr))
-            n_val = max(1, int(round(len(x_tr) * self.val_split)))
-            if n_val >= len(x_tr):
-                raise ValueError(f"train: val_split {self.val_split} leaves no training data")
-            val_idx, tr_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-            self.val = DeviceSet(self.backend, self.dtype_name, x_tr[val_idx], t_tr[val_idx], keep_pixels=self.compiled)
-            x_tr, t_tr = x_tr[tr_idx], t_tr[tr_idx]
-        self.train_set = DeviceSet(self.backend, self.dtype_name, x_tr, t_tr, for_batches=True, keep_pixels=self.compiled)
-        self.test: DeviceSet | None = None
-        if test_data is not None:
-            x_te = host_images(test_data[0], width, "test images")
-            t_te = host_labels(test_data[1], k, "test labels")
-            if len(x_te) != len(t_te):
-                raise ValueError(f"train: {len(x_te)} test images but {len(t_te)} test labels")
-            self.test = DeviceSet(self.backend, self.dtype_name, x_te, t_te, keep_pixels=self.compiled)
-
-    @staticmethod
-    def _check_settings(batch_size: int, gradient: str, val_split: float, patience: int | None, eval_bs: int, eval_every: int | None) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"train: batch_size must be a positive int, got {batch_size!r}")
-        if gradient not in ("backprop", "numerical"):
-            raise ValueError(f"train: gradient must be 'backprop' or 'numerical', got {gradient!r}")
-        if not 0.0 <= val_split < 1.0:
-            raise ValueError(f"train: val_split must be in [0, 1), got {val_split}")
-        if patience is not None and (patience < 1 or val_split <= 0):
-            raise ValueError("train: patience needs a positive int and a validation split (val_split > 0)")
-        if eval_bs < 1 or (eval_every is not None and eval_every < 1):
-            raise ValueError("train: eval_batch_size and eval_every must be positive")
-
-    def _check_eval_async(self, eval_async: bool | None) -> bool:
-        # NumPy and XLA release the GIL in their large kernels: evaluation overlaps the training steps
-        possible = (self.backend.name == "numpy" or self.compiled) and hasattr(self.network, "with_params") and self.patience is None
-        if eval_async is None:
-            return possible and (os.cpu_count() or 1) >= 2
-        if eval_async and not possible:
-            raise ValueError(
-                "train: eval_async needs a network with with_params() (a TwoLayerNet) on the numpy backend or compiled "
-                f"(JAX), and no patience (early stopping decides at each evaluation); got {type(self.network).__name__} on {self.backend.name}, patience {self.patience}"
-            )
-        return bool(eval_async)
+        self._last_good: Snapshot = network.snapshot()
 
     def _config(self) -> dict[str, Any]:
         return {
-            "network": self.network.config, "backend": self.backend.name, "device": self.backend.device_name,
-            "batch_size": self.batch_size, "lr": getattr(self.optimizer, "lr", None), "seed": self.seed,
-            "network_seed": getattr(self.network, "seed", None), "eval_every": self.eval_every, "gradient": self.gradient,
-            "val_split": self.val_split, "patience": self.patience, "train_size": self.train_set.n,
-            "compiled": self.compiled, "data_parallel": self.data_parallel,
+            "network": {"class": type(self.network).__name__, **self.network.config}, "backend": self.backend.name,
+            "device": self.backend.device_name, "batch_size": self.batch_size, "lr": getattr(self.optimizer, "lr", None),
+            "optimizer": dict(getattr(self.optimizer, "config", {"name": type(self.optimizer).__name__})),
+            "seed": self.seed, "network_seed": getattr(self.network, "seed", None), "eval_every": self.eval_every,
+            "eval_samples": self.eval_samples, "gradient": self.gradient, "val_split": self.val_split,
+            "patience": self.patience, "train_size": self.train_set.n, "compiled": self.compiled,
+            "data_parallel": self.data_parallel,
         }
 
     # --- state for checkpoints and resuming --------------------------------------
     def state(self) -> dict[str, Any]:
-        """JSON-serialisable state that, with the network's parameters, resumes this run exactly."""
-        best = None if self._best is None else {"val_acc": self._best[0], "iteration": self._best[1]}
+        """The state that, with the network's parameters and buffers, resumes this run exactly.
+
+        Plain Python values, and arrays where the run has them: the optimizer's state (its
+        ``state()``) and, with a validation split, the best parameters and buffers so far.
+        """
+        best = None
+        if self._best is not None:
+            params, buffers = self._best[2]
+            best = {"val_acc": self._best[0], "iteration": self._best[1], "params": params, "buffers": buffers}
         return {
             "rng": self._draws.resume_state(self.history.iterations),
             "history": self.history.to_dict(),
             "bad_evals": self._bad_evals,
             "best": best,
+            "optimizer": self.optimizer.state() if hasattr(self.optimizer, "state") else {},
         }
 
     def load_state(self, state: Mapping[str, Any]) -> None:
-        """Continue from :meth:`state` of an earlier run with the same settings and parameters."""
+        """Continue from :meth:`state` of an earlier run with the same settings, parameters and buffers.
+
+        Arrays may be host NumPy arrays (as a checkpoint holds them): they are moved to the network's device.
+        """
         self._draws.restart(state["rng"])
         config = self.history.config
         self.history = History.from_dict(state["history"])
         self.history.config = config
         self._bad_evals = int(state.get("bad_evals", 0))
+        if state.get("optimizer") and hasattr(self.optimizer, "load_state"):
+            self.optimizer.load_state(self._on_device(state["optimizer"]))
         best = state.get("best")
         if best is not None:
-            self._best = (float(best["val_acc"]), int(best["iteration"]), dict(self.network.params))
+            kept = (self._on_device(best["params"]), self._on_device(best.get("buffers", {})))  # a checkpoint's best
+            snap = kept if best.get("params") else self.network.snapshot()  # older checkpoints kept no parameters
+            self._best = (float(best["val_acc"]), int(best["iteration"]), snap)
+
+    def _on_device(self, tree: Any) -> Any:
+        """``tree`` (dicts of host or device arrays and numbers) with every host array moved to the network's device."""
+        if isinstance(tree, Mapping):
+            return {k: self._on_device(v) for k, v in tree.items()}
+        if isinstance(tree, np.ndarray):
+            return self.backend.asarray(tree, copy=True) if tree.dtype.kind in "iub" else self.backend.asarray(tree, dtype=tree.dtype.name)
+        return tree
+
+    def _restore(self, snap: Snapshot) -> None:
+        """Give the network the parameters and buffers of a snapshot."""
+        self.network.params = snap[0]
+        self.network.buffers.update(snap[1])
 
     def request_stop(self) -> None:
         """Ask the loop to stop after the current step (safe from a signal handler)."""
@@ -227,11 +218,11 @@ class Trainer:
         bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
         if bad:
             it = first + bad[0] + 1
-            self.network.params = self._last_good
+            self._restore(self._last_good)
             self.history.stop_reason = "diverged"
             raise TrainingDiverged(divergence_message(
                 values[bad[0]], it, self.history.train_loss[0], lr=getattr(self.optimizer, "lr", None),
-                init_std=self.network.config.get("weight_init_std"), scale=data_scale(self.train_set),
+                init_std=self.network.config.get("weight_init_std"), scale=self.train_set.scale(),
                 n_classes=self.network.output_size,
             ))
 
@@ -328,11 +319,11 @@ class Trainer:
             # at most MAX_IN_FLIGHT evaluations queued; all done before the last, which runs inline
             stop = self._deliver(evals.ready(keep=(0 if final else MAX_IN_FLIGHT - 1) if at_eval else None), on_eval)
             if at_eval and not stop:
-                evals.submit(it, dict(self.network.params), inline=final)
+                evals.submit(it, self.network.snapshot(), inline=final)
                 stop = self._deliver(evals.ready(), on_eval)
             if stop:
                 break
-            self._last_good = dict(self.network.params)
+            self._last_good = self.network.snapshot()
             tic = time.perf_counter()
         if step.pending:  # stopped between two flushes
             self._flush(step)
@@ -345,8 +336,12 @@ class Trainer:
         elif self.history.stop_reason == "running":
             self.history.stop_reason = "completed"
         if self._best is not None and self.history.stop_reason in ("completed", "early_stopping"):
-            self.network.params = self._best[2]
+            self._restore(self._best[2])
             self.history.best_iter = self._best[1]
+        if self.eval_samples is not None and self.history.stop_reason in ("completed", "early_stopping"):
+            with thread_limit(self.eval_threads or os.cpu_count()):  # the whole sets, once, at the end
+                self.history.full_train_acc = self.accuracy(self.train_set)
+                self.history.full_test_acc = self.accuracy(self.test) if self.test else None
         k = self.network.output_size
         h = self.history
         if h.train_acc and h.train_acc[-1] < 2.0 / k:  # from the first evaluation point on
@@ -356,21 +351,23 @@ class Trainer:
             )
 
     # --- evaluation --------------------------------------------------------------------
-    def _measure(self, params: dict[str, Array], background: bool) -> Result:
-        """Accuracies of the network with ``params``; in the background on a snapshot, leaving thread limits alone."""
+    def _measure(self, snap: Snapshot, background: bool) -> Result:
+        """Accuracies of the network at snapshot ``snap`` (test mode); in the background on the snapshot, leaving
+        thread limits alone. With ``eval_samples``, on the first samples of each set."""
         tic = time.perf_counter()
-        net = self.network.with_params(params) if background else self.network
+        net = self.network.bind(*snap) if background else self.network
+        n = self.eval_samples
         with thread_limit(None if background else (self.eval_threads or os.cpu_count())):
-            train_acc = self.accuracy(self.train_set, net)
-            test_acc = self.accuracy(self.test, net) if self.test else None
-            val_acc = self.accuracy(self.val, net) if self.val else None
+            train_acc = self.accuracy(self.train_set.head(n), net)
+            test_acc = self.accuracy(self.test.head(n), net) if self.test else None
+            val_acc = self.accuracy(self.val.head(n), net) if self.val else None
         return train_acc, test_acc, val_acc, time.perf_counter() - tic
 
-    def _deliver(self, results: list[tuple[int, dict[str, Array], Result]], on_eval: Any) -> bool:
+    def _deliver(self, results: list[tuple[int, Snapshot, Result]], on_eval: Any) -> bool:
         """Record finished evaluations in order; True when early stopping ends the run."""
         stop = False
         h = self.history
-        for done, params, (train_acc, test_acc, val_acc, seconds) in results:
+        for done, snap, (train_acc, test_acc, val_acc, seconds) in results:
             h.eval_iters.append(done)
             h.train_acc.append(train_acc)
             if test_acc is not None:
@@ -378,7 +375,7 @@ class Trainer:
             if val_acc is not None:
                 h.val_acc.append(val_acc)
                 if self._best is None or val_acc > self._best[0]:
-                    self._best = (val_acc, done, params)
+                    self._best = (val_acc, done, snap)
                     self._bad_evals = 0
                 else:
                     self._bad_evals += 1

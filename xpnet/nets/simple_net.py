@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._array import compat as _compat
-from ._array.checks import require_array, require_floating
-from ._array.numbers import named_errors
-from ._array.registry import get_backend
-from .functions import cross_entropy_error, softmax
-from .gradient import numerical_gradient
-from ._array.random import default_rng, normal
+from .._array import compat as _compat
+from .._array.checks import require_array, require_floating
+from .._array.numbers import named_errors
+from .._array.registry import get_backend
+from ..functions import cross_entropy_error, softmax
+from ..gradient import numerical_gradient
+from .._array.random import default_rng, normal
 
 __all__ = ["SimpleNet"]
 

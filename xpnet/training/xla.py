@@ -1,8 +1,10 @@
-"""The JAX forms of the training step and of evaluation: the same layers, compiled by XLA.
+"""The step and the evaluation compiled by XLA (the ``"xla"`` compiler of JAX's row): the same layers, traced.
 
 A chunk of training steps is one ``jax.jit``-compiled XLA loop over the portable step
-(:func:`xpnet.training.compiled.functional_step`). Its arguments are the parameters, the
-data set (uint8 pixels and one-hot targets, on the device), the chunk's batch indices
+(:func:`xpnet.training.step.train_on_batch`), run on ``network.bind(params, buffers)`` and a copy
+of the optimizer holding the traced state: the whole state of a run (parameters, buffers such
+as running statistics and the random stream, the optimizer's state) is the loop's carry. Its
+arguments are that state, the data set (uint8 pixels and one-hot targets, on the device), the chunk's batch indices
 (drawn on the host) and the number of steps to run: the data set is never a constant baked
 into the program (188 MB of MNIST would take seconds to compile), and the loop's trip count
 is an argument (an XLA while loop, what ``lax.scan`` lowers to), so one compile of the
@@ -24,16 +26,42 @@ masks the rows already counted.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from .._array.ops import ops_for
 from .._array.registry import to_numpy
-from .data import DeviceSet, gather_rows, scaled
+from .._array.trust import trusted
+from .data import DeviceSet, gather_rows
+from .step import train_on_batch
 
-__all__ = ["JaxChunkStep", "JaxCounter", "mesh_devices"]
+__all__ = ["ChunkStep", "Counter", "functional_step", "mesh_devices"]
+
+#: A run's state as the compiled program carries it: parameters, buffers, the optimizer's state.
+State = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+
+
+def functional_step(network: Any, optimizer: Any, gradient: str = "backprop") -> Callable[..., tuple[State, Any]]:
+    """The training step as a pure function ``step(state, x, t) -> (new state, loss)`` for ``jax.jit`` to trace.
+
+    It runs :func:`~xpnet.training.step.train_on_batch` (the layers' ``forward``/``backward``, then
+    ``optimizer.update``) on ``network.bind(params, buffers)`` and on a copy of ``optimizer`` loaded
+    with the state: ``network`` and ``optimizer`` themselves never hold a traced array.
+    """
+
+    def step(state: State, x: Any, t: Any) -> tuple[State, Any]:
+        params, buffers, opt_state = state
+        net = network.bind(params, buffers)
+        opt = copy.copy(optimizer)
+        opt.load_state(opt_state)
+        loss = train_on_batch(net, opt, x, t, gradient)
+        return (dict(net.params), dict(net.buffers), opt.state()), loss
+
+    return step
 
 Array = Any
 
@@ -104,15 +132,16 @@ class _Placement:
         return x if self.batch is None else self._constrain(x, self.batch)
 
 
-class JaxChunkStep:
+class ChunkStep:
     """Chunks of training steps, each one call of a compiled XLA program.
 
     Parameters
     ----------
-    network : TwoLayerNet
-        On the JAX backend; gets its new parameters after every :meth:`run`.
-    step : callable
-        ``step(params, x, t) -> (params, loss)`` (:func:`~xpnet.training.compiled.functional_step`).
+    network : LayerNet
+        On the JAX backend; gets its new parameters and buffers after every :meth:`run`.
+    optimizer : optimizer of :mod:`xpnet.optim`
+        Gets its new state after every :meth:`run`.
+    gradient : {"backprop"}
     train_set : DeviceSet
         The training set; batches are gathered from it inside the program.
     chunk : int
@@ -128,10 +157,11 @@ class JaxChunkStep:
         Programs compiled so far (one serves every chunk length).
     """
 
-    def __init__(self, network: Any, step: Callable[..., Any], train_set: DeviceSet, chunk: int, devices: list[Any] | None = None) -> None:
+    def __init__(self, network: Any, optimizer: Any, gradient: str, train_set: DeviceSet, chunk: int,
+                 devices: list[Any] | None = None) -> None:
         import jax
 
-        self.network, self._chunk = network, chunk
+        self.network, self.optimizer, self._chunk = network, optimizer, chunk
         self._device = network.backend.device
         self._place = _Placement(self._device, devices)
         dtype, xp = network.dtype, network.backend.xp
@@ -139,35 +169,44 @@ class JaxChunkStep:
         images = train_set.images if devices is None else to_numpy(train_set.images)
         self._images = place.put(images, place.replicated)
         self._onehot = place.put(train_set.onehot(network.output_size), place.replicated)
+        if hasattr(optimizer, "init_state"):
+            optimizer.init_state(network.params)  # the state's structure is fixed before tracing
+        step = functional_step(network, optimizer, gradient)
 
-        def body(i: Array, carry: tuple[dict[str, Array], Array], images: Array, onehot: Array, idx: Array) -> Any:
-            params, losses = carry
+        def body(i: Array, carry: tuple[State, Array], images: Array, onehot: Array, idx: Array) -> Any:
+            state, losses = carry
             rows = idx[i]
             x = place.split(gather_rows(xp, images, rows, dtype))
             t = place.split(xp.take(onehot, rows, axis=0))
-            params, loss = step(params, x, t)
-            return params, losses.at[i].set(loss)
+            state, loss = step(state, x, t)
+            return state, losses.at[i].set(loss)
 
-        def run_chunk(params: dict[str, Array], images: Array, onehot: Array, idx: Array, n: Array) -> Any:
+        def run_chunk(state: State, images: Array, onehot: Array, idx: Array, n: Array) -> Any:
             losses = xp.zeros(idx.shape[0], dtype=dtype)
-            return jax.lax.fori_loop(0, n, lambda i, c: body(i, c, images, onehot, idx), (params, losses))
+            return jax.lax.fori_loop(0, n, lambda i, c: body(i, c, images, onehot, idx), (state, losses))
 
         self._jit = jax.jit(run_chunk, out_shardings=self._place.replicated)
         self._program: Any = None
-        self._given: dict[str, Array] = {}  # the arrays last handed to the network
-        self._working: dict[str, Array] = {}  # the same parameters as the program's outputs (replicated)
+        self._given: list[Array] = []  # the leaves last handed to the network and the optimizer
+        self._working: Any = None  # the same state as the program's outputs (replicated)
         self._pending: list[tuple[Array, int]] = []
         self.compile_time = 0.0
         self.compiles = 0
 
-    def _params(self) -> dict[str, Array]:
-        """The network's parameters as the program takes them (its own outputs while the network holds them)."""
-        current = dict(self.network.params)
-        if self._working and all(current[k] is self._given.get(k) for k in current):
+    def _current(self) -> State:
+        return dict(self.network.params), dict(self.network.buffers), self.optimizer.state()
+
+    def _state(self) -> Any:
+        """The run's state as the program takes it (its own outputs while the network and optimizer still hold them)."""
+        import jax
+
+        current = self._current()
+        leaves = jax.tree_util.tree_leaves(current)
+        if self._working is not None and len(leaves) == len(self._given) and all(a is b for a, b in zip(leaves, self._given)):
             return self._working
         if self._place.batch is None:
             return current
-        return self._place.put({k: to_numpy(v) for k, v in current.items()}, self._place.replicated)
+        return jax.tree_util.tree_map(lambda v: self._place.put(to_numpy(v), self._place.replicated), current)
 
     def _indices(self, block: np.ndarray, pos: int, n: int) -> Array:
         """The chunk's rows ``block[pos:pos + n]`` as a fixed (chunk, batch) int32 block on the device(s)."""
@@ -180,18 +219,23 @@ class JaxChunkStep:
 
         The loop does not stop inside a chunk: ``stopping`` is read by the trainer between chunks.
         """
+        import jax
+
         if not 0 < n <= self._chunk:
             raise ValueError(f"a compiled chunk runs 1 to {self._chunk} steps, asked for {n}")
-        args = (self._params(), self._images, self._onehot, self._indices(block, pos, n), np.int32(n))
+        args = (self._state(), self._images, self._onehot, self._indices(block, pos, n), np.int32(n))
         if self._program is None:
             tic = time.perf_counter()
             self._program = self._jit.lower(*args).compile()
             self.compile_time += time.perf_counter() - tic
             self.compiles += 1
-        params, losses = self._program(*args)
-        self._working = params
-        self._given = {k: self._place.local(v, self._device) for k, v in params.items()}
-        self.network.params = self._given  # real arrays, checked by Params like any user assignment
+        state, losses = self._program(*args)
+        self._working = state
+        params, buffers, opt_state = jax.tree_util.tree_map(lambda v: self._place.local(v, self._device), state)
+        self.network.params = params  # real arrays, checked by Params like any user assignment
+        self.network.buffers.update(buffers)
+        self.optimizer.load_state(opt_state)
+        self._given = jax.tree_util.tree_leaves(self._current())
         self._pending.append((losses, n))
         return n
 
@@ -210,19 +254,20 @@ class JaxChunkStep:
         """Nothing runs in the background."""
 
 
-class JaxCounter:
-    """Correct predictions over a whole set as one compiled call per set (blocks of ``block`` rows).
+class Counter:
+    """Correct predictions over a whole set as one compiled call per set (blocks of ``block`` rows, test mode).
 
     Parameters
     ----------
-    count : callable
-        ``count(params, x, labels) -> hits`` (:func:`~xpnet.training.compiled.functional_count`).
+    network : LayerNet
+        Its architecture; each call counts for the parameters and buffers of the network it is given.
     block : int
         Rows per forward pass (bounds the memory of the activations).
     """
 
-    def __init__(self, count: Callable[[Mapping[str, Array], Array, Array], Array], block: int, xp: Any, dtype: Any) -> None:
-        self._count, self._block, self._xp, self._dtype = count, block, xp, dtype
+    def __init__(self, network: Any, block: int) -> None:
+        self._block, self._xp, self._dtype = block, network.backend.xp, network.dtype
+        self._template = network
         self._programs: dict[Any, Any] = {}
         self.compile_time = 0.0
         self.compiles = 0
@@ -230,8 +275,8 @@ class JaxCounter:
     def _program(self, args: tuple[Any, ...]) -> Any:
         import jax
 
-        key = tuple((k, tuple(v.shape), str(v.dtype), v.sharding) for k, v in args[0].items())
-        key += tuple(("", tuple(a.shape), str(a.dtype), a.sharding) for a in args[1:])
+        leaves = jax.tree_util.tree_leaves(args)
+        key = tuple((tuple(v.shape), str(v.dtype), v.sharding) for v in leaves)
         program = self._programs.get(key)
         if program is None:
             tic = time.perf_counter()
@@ -240,25 +285,28 @@ class JaxCounter:
             self.compiles += 1
         return program
 
-    def _whole_set(self, params: Mapping[str, Array], x: Array, labels: Array) -> Array:
+    def _whole_set(self, params: Mapping[str, Array], buffers: Mapping[str, Array], x: Array, labels: Array) -> Array:
         import jax
         import jax.numpy as jnp
 
         n = x.shape[0]
         size = min(self._block, n)
         blocks = -(-n // size)
+        ops = ops_for(self._xp)
 
         def body(i: Array, total: Array) -> Array:
             lo = i * size
             start = jnp.minimum(lo, n - size)  # the last block ends at n and overlaps the one before
-            xb = scaled(self._xp, jax.lax.dynamic_slice_in_dim(x, start, size), self._dtype)
+            xb = ops.to_float(jax.lax.dynamic_slice_in_dim(x, start, size), self._dtype)
             lb = jax.lax.dynamic_slice_in_dim(labels, start, size)
             lb = jnp.where(start + jnp.arange(size) >= lo, lb, -1)  # rows counted by the block before
-            return total + self._count(params, xb, lb).astype(jnp.int32)
+            with trusted():
+                hits = self._template.bind(params, buffers).count_correct(xb, lb)[0]
+            return total + hits.astype(jnp.int32)
 
         return jax.lax.fori_loop(0, blocks, body, jnp.zeros((), jnp.int32))
 
     def __call__(self, network: Any, data: DeviceSet) -> int:
         """Correct predictions of ``network`` on ``data`` (one read back to the host)."""
-        args = (dict(network.params), data.images, data.t)
+        args = (dict(network.params), dict(network.buffers), data.images, data.t)
         return int(self._program(args)(*args))

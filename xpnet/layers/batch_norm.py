@@ -1,0 +1,167 @@
+"""Batch Normalization (chapter 6.3): normalise each feature over the batch, then scale by ``gamma`` and shift by ``beta``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import MutableMapping
+from typing import Any
+
+from .._array import compat
+from .._array.checks import float_input, require_array, require_dout, require_floating
+from .._array.numbers import require_finite_number
+from .._array.trust import is_trusted
+from ._contract import require_forward
+
+__all__ = ["BatchNormalization"]
+
+Array = Any
+
+#: The book's constant inside the square root.
+EPS = 10e-7
+
+
+def _check_params(gamma: Any, beta: Any, where: str) -> None:
+    """``gamma`` and ``beta``: floating 1-D arrays of one shape, backend and device."""
+    require_array(gamma, where, "gamma")
+    require_array(beta, where, "beta")
+    xp = compat.namespace(gamma, beta, where=where)
+    require_floating(xp, gamma, where, "gamma")
+    require_floating(xp, beta, where, "beta")
+    if gamma.ndim != 1 or tuple(beta.shape) != tuple(gamma.shape):
+        raise ValueError(f"{where}: gamma and beta must be 1-D of one shape (D,), got {tuple(gamma.shape)} and {tuple(beta.shape)}")
+
+
+def _check_input(x: Any, gamma: Array, where: str) -> Any:
+    """Namespace of ``x``: a floating batch (N, D) or (N, C, H, W) with ``C*H*W == D`` features, N >= 1."""
+    if is_trusted():
+        return compat.namespace_of(x)
+    xp = float_input(x, where, like=gamma)
+    d = math.prod(int(s) for s in x.shape[1:])
+    if x.ndim < 2 or d != int(gamma.shape[0]) or int(x.shape[0]) < 1:
+        raise ValueError(f"{where}: x must have shape (N, {gamma.shape[0]}) or (N, ...) with {gamma.shape[0]} features "
+                         f"per sample and N >= 1, got {tuple(x.shape)}")
+    return xp
+
+
+class BatchNormalization:
+    """The book's Batch Normalization layer.
+
+    Parameters
+    ----------
+    gamma, beta : arrays, shape (D,), real floating
+        Scale and shift (the network's ``gammaN`` and ``betaN``).
+    momentum : float
+        Weight of the old running statistics in their update, in [0, 1).
+    running_mean, running_var : arrays, shape (D,), optional
+        Statistics used at test time (``train_flg=False``); zeros of the input's dtype when None,
+        made on the first ``forward``.
+    params, keys, state, state_keys : optional
+        Instead of the arrays: a network's ``params`` and ``state`` mappings with the keys to read
+        ``gamma``/``beta`` and the running statistics from, so the network owns them.
+
+    Attributes
+    ----------
+    dgamma, dbeta : arrays, shape (D,)
+        The parameter gradients after ``backward``.
+    xc, xn, std, batch_size, input_shape
+        What the last training ``forward`` kept for ``backward`` (the book's names).
+
+    Notes
+    -----
+    As in the book, a 4-D input (N, C, H, W) is normalised per feature of its flattened rows
+    (C*H*W features), and the variance is the biased batch variance, with ``10e-7`` added.
+    """
+
+    takes_train_flg = True
+
+    def __init__(
+        self, gamma: Array | None = None, beta: Array | None = None, momentum: float = 0.9,
+        running_mean: Array | None = None, running_var: Array | None = None, *,
+        params: MutableMapping[str, Array] | None = None, keys: tuple[str, str] = ("gamma", "beta"),
+        state: MutableMapping[str, Array] | None = None, state_keys: tuple[str, str] = ("running_mean", "running_var"),
+        name: str = "BatchNormalization",
+    ) -> None:
+        if params is None:
+            params = {keys[0]: gamma, keys[1]: beta}
+        elif gamma is not None or beta is not None:
+            raise TypeError(f"{name}: pass either gamma and beta, or params and keys, not both")
+        if state is None:
+            state = {state_keys[0]: running_mean, state_keys[1]: running_var}
+        self._params, self.keys, self._state, self.state_keys = params, tuple(keys), state, tuple(state_keys)
+        self.name = name
+        _check_params(self.gamma, self.beta, name)
+        m = require_finite_number(momentum, name, "momentum", non_negative=True)
+        if m >= 1.0:
+            raise ValueError(f"{name}: momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = m
+        self.input_shape: tuple[int, ...] | None = None
+        self.batch_size: int | None = None
+        self.xc: Array = None
+        self.xn: Array = None
+        self.std: Array = None
+        self.dgamma: Array = None
+        self.dbeta: Array = None
+
+    gamma = property(lambda self: self._params[self.keys[0]], lambda self, v: self._params.__setitem__(self.keys[0], v),
+                     doc="Scale, shape (D,).")
+    beta = property(lambda self: self._params[self.keys[1]], lambda self, v: self._params.__setitem__(self.keys[1], v),
+                    doc="Shift, shape (D,).")
+    running_mean = property(lambda self: self._state[self.state_keys[0]],
+                            lambda self, v: self._state.__setitem__(self.state_keys[0], v), doc="Test-time mean, shape (D,).")
+    running_var = property(lambda self: self._state[self.state_keys[1]],
+                           lambda self, v: self._state.__setitem__(self.state_keys[1], v), doc="Test-time variance, shape (D,).")
+
+    @property
+    def grads(self) -> dict[str, Array]:
+        """The parameter gradients of the last ``backward`` by the keys of ``params``."""
+        return {self.keys[0]: self.dgamma, self.keys[1]: self.dbeta}
+
+    def forward(self, x: Array, train_flg: bool = True) -> Array:
+        """Normalise ``x`` (N, D) or (N, C, H, W): over the batch when ``train_flg``, else with the running statistics."""
+        xp = _check_input(x, self.gamma, f"{self.name}.forward")
+        self.input_shape = tuple(x.shape)
+        if x.ndim != 2:
+            x = xp.reshape(x, (x.shape[0], -1))
+        out = self._forward(xp, x, train_flg)
+        return xp.reshape(out, self.input_shape) if len(self.input_shape) != 2 else out
+
+    def _forward(self, xp: Any, x: Array, train_flg: bool) -> Array:
+        if self.running_mean is None:
+            zeros = xp.zeros((x.shape[1],), dtype=x.dtype, device=compat.device(x))
+            self.running_mean, self.running_var = zeros, zeros
+        if train_flg:
+            mu = xp.mean(x, axis=0)
+            xc = x - mu
+            var = xp.mean(xc**2, axis=0)
+            std = xp.sqrt(var + EPS)
+            xn = xc / std
+            self.batch_size, self.xc, self.xn, self.std = x.shape[0], xc, xn, std
+            self.running_mean = self.momentum * self.running_mean + (1 - self.momentum) * mu
+            self.running_var = self.momentum * self.running_var + (1 - self.momentum) * var
+        else:
+            xc = x - self.running_mean
+            xn = xc / xp.sqrt(self.running_var + EPS)
+        return self.gamma * xn + self.beta
+
+    def backward(self, dout: Array) -> Array:
+        """``dout`` : floating array of the training input's shape. Returns ``dx``; sets ``dgamma`` and ``dbeta``."""
+        require_forward(self, self.xn)
+        shape = tuple(self.input_shape or ())
+        xp = require_dout(dout, self.xn, shape, f"{self.name}.backward")
+        if dout.ndim != 2:
+            dout = xp.reshape(dout, (dout.shape[0], -1))
+        dbeta = xp.sum(dout, axis=0)
+        dgamma = xp.sum(self.xn * dout, axis=0)
+        dxn = self.gamma * dout
+        dxc = dxn / self.std
+        dstd = -xp.sum((dxn * self.xc) / (self.std * self.std), axis=0)
+        dvar = 0.5 * dstd / self.std
+        n = int(self.batch_size or 1)
+        dxc = dxc + (2.0 / n) * self.xc * dvar
+        dmu = xp.sum(dxc, axis=0)
+        dx = dxc - dmu / n
+        self.dgamma, self.dbeta = dgamma, dbeta
+        return xp.reshape(dx, shape) if len(shape) != 2 else dx
+
+    def __repr__(self) -> str:
+        return f"{self.name}(D={tuple(self.gamma.shape)[0]}, momentum={self.momentum})"

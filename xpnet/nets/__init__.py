@@ -1,0 +1,14 @@
+"""The book's networks: ``SimpleNet`` (chapter 4), ``TwoLayerNet`` (chapters 4 and 5), ``MultiLayerNet`` and
+``MultiLayerNetExtend`` (chapter 6).
+
+``from xpnet.nets import *`` stands in for the book's ``two_layer_net``, ``common.multi_layer_net`` and
+``common.multi_layer_net_extend`` modules.
+"""
+
+from __future__ import annotations
+
+from .base import LayerNet
+from .simple_net import SimpleNet
+from .two_layer_net import TwoLayerNet
+
+__all__ = ["LayerNet", "SimpleNet", "TwoLayerNet"]
