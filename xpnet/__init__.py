@@ -27,11 +27,13 @@ from .io.checkpoint import load, save
 from .io.plot import plot_history
 from .layers import AddLayer, Affine, MulLayer, Relu, Sigmoid, SoftmaxWithLoss
 from .nets import SimpleNet, TwoLayerNet
-from .optim import SGD
+from .optim import SGD, AdaGrad, Adam, Momentum, Nesterov, Optimizer, RMSprop, get_optimizer
 from .params import Params
 from .training import History, Trainer, train
 
 __all__ = [
+    "AdaGrad",
+    "Adam",
     "AddLayer",
     "Affine",
     "Backend",
@@ -41,8 +43,12 @@ __all__ = [
     "DataFileError",
     "GradientCheckResult",
     "History",
+    "Momentum",
     "MulLayer",
+    "Nesterov",
+    "Optimizer",
     "Params",
+    "RMSprop",
     "Relu",
     "SGD",
     "Sigmoid",
@@ -58,6 +64,7 @@ __all__ = [
     "cross_entropy_error",
     "functions",
     "get_backend",
+    "get_optimizer",
     "gradient",
     "gradient_check",
     "gradient_descent",
