@@ -247,7 +247,7 @@ def _load_average() -> float:
 
 def _save_json(path: str | None, data: dict[str, Any]) -> None:
     """Write ``data`` as JSON to ``path`` (``--json``), atomically; nothing when no path was given."""
-    from xpnet.io.atomic import atomic_write_bytes
+    from xpnet._files.atomic import atomic_write_bytes
 
     if path:
         atomic_write_bytes(path, json.dumps(data, indent=1).encode())
@@ -257,7 +257,7 @@ def _check_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
     """Refuse an unusable backend or device and an unwritable ``--json`` before any work (one line, exit 2)."""
     from xpnet.backends import get_backend
     from xpnet.errors import BackendError
-    from xpnet.io.atomic import OutputError, check_output
+    from xpnet._files.atomic import OutputError, check_output
 
     try:
         get_backend(args.backend, args.device)

@@ -17,11 +17,12 @@ LAYERS = {
     "errors": {"errors"},
     "_version": {"_version"},
     "_array": {"_array", "errors"},
+    "_files": {"_files", "errors"},
     "datasets": {"datasets", "errors"},
-    "book": {"book", "_array", "errors"},
-    "training": {"training", "book", "_array", "errors"},
-    "io": {"io", "training", "book", "_array", "errors"},
-    "cli": {"cli", "io", "training", "book", "datasets", "_array", "errors", "_version"},
+    "book": {"book", "_array", "_files", "errors"},
+    "training": {"training", "book", "_array", "_files", "errors"},
+    "io": {"io", "training", "book", "_array", "_files", "errors"},
+    "cli": {"cli", "io", "training", "book", "datasets", "_array", "_files", "errors", "_version"},
 }
 TOP = {"__init__", "__main__"}  # the package's face: may import anything
 

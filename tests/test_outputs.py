@@ -21,8 +21,8 @@ from conftest import to_np
 
 import xpnet
 from xpnet.cli import main
-from xpnet.io import atomic
-from xpnet.io.atomic import OutputError, atomic_write_bytes, stale_temporaries
+from xpnet._files import atomic
+from xpnet._files.atomic import OutputError, atomic_write_bytes, stale_temporaries
 
 ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -221,7 +221,7 @@ def test_stale_temporaries_of_dead_processes_are_removed_live_ones_kept(tmp_path
 KILLER = """
 import json, os, random, signal, sys, time
 import xpnet
-from xpnet.io.atomic import stale_temporaries
+from xpnet._files.atomic import stale_temporaries
 
 path, rounds = sys.argv[1], int(sys.argv[2])
 net = xpnet.TwoLayerNet(784, 300, 10, seed=0, dtype="float64")  # checkpoints of 1.9 MB

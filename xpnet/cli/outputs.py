@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError
-from ..io.atomic import OutputError, atomic_write_bytes, check_output
+from .._files.atomic import OutputError, atomic_write_bytes, check_output
 from ..training.history import History
 from .common import UsageError
 

@@ -28,8 +28,8 @@ from .._array.registry import get_backend, to_numpy
 from ..errors import BackendError, CheckpointBackendError, CheckpointError, XpnetError
 from ..nets import TwoLayerNet
 from ..training.history import History
-from .atomic import OutputError, atomic_write_bytes
-from .npz import NpzReader
+from .._files.atomic import OutputError, atomic_write_bytes
+from .._files.npz import NpzReader
 from .schema import META, SchemaError, validate
 
 __all__ = ["Checkpoint", "load", "load_checkpoint", "save"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..training.history import History
-from .atomic import atomic_write_bytes
+from .._files.atomic import atomic_write_bytes
 
 __all__ = ["matplotlib_available", "plot_format", "plot_history", "plot_path"]
 
