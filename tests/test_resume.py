@@ -8,6 +8,7 @@ refuses the others naming the field, the recorded value and the new one.
 from __future__ import annotations
 
 import importlib.util
+import json
 import shlex
 import shutil
 import signal
@@ -22,6 +23,7 @@ from conftest import to_np
 
 import xpnet
 from xpnet.cli import main
+from xpnet.errors import CheckpointError
 from xpnet.io.checkpoint import load_checkpoint
 
 HAS_JAX = importlib.util.find_spec("jax") is not None
@@ -62,6 +64,52 @@ def test_resume_without_options_continues_the_recorded_run(run, tmp_path, capsys
     ckpt = load_checkpoint(out)
     assert ckpt.history.iterations == 120 and ckpt.network.backend.name == "array_api_strict"
     assert "array_api_strict" in capsys.readouterr().out
+
+
+def _rewrite(path: Path, out: Path, edit) -> Path:
+    """``path`` with its metadata changed by ``edit(meta)``, written as ``np.savez`` writes a checkpoint."""
+    with np.load(path) as z:
+        members = {k: z[k] for k in z.files}
+    meta = json.loads(members["meta"].item())
+    edit(meta)
+    with open(out, "wb") as fh:
+        np.savez(fh, **{**members, "meta": np.asarray(json.dumps(meta))})
+    return out
+
+
+def _as_version_1(meta: dict) -> None:
+    """The layout of version 1: the history in the metadata and a second copy in the trainer state."""
+    assert meta["version"] == 2 and "history" not in meta["trainer_state"]
+    meta["version"] = 1
+    meta["trainer_state"]["history"] = meta["history"]
+
+
+def test_the_history_is_stored_once(run):
+    with np.load(run) as z:
+        meta = json.loads(z["meta"].item())
+    assert meta["version"] == 2 and len(meta["history"]["train_loss"]) == 60
+    assert "history" not in meta["trainer_state"] and "history" not in json.dumps(meta["trainer_state"])
+    assert load_checkpoint(run).trainer_state["history"]["train_loss"] == meta["history"]["train_loss"]
+
+
+def test_a_version_1_checkpoint_resumes_bit_identically(run, tmp_path):
+    old = _rewrite(run, tmp_path / "v1.npz", _as_version_1)
+    ckpt = load_checkpoint(old)
+    assert ckpt.meta["version"] == 1 and ckpt.trainer_state["history"] == ckpt.meta["history"]
+    assert _train("--resume", str(old), "--save", str(tmp_path / "from-v1.npz")) == 0
+    assert _train("--resume", str(run), "--save", str(tmp_path / "from-v2.npz")) == 0
+    a, b = load_checkpoint(tmp_path / "from-v1.npz"), load_checkpoint(tmp_path / "from-v2.npz")
+    assert a.meta["version"] == 2 and a.history.iterations == 120 and a.history.train_loss == b.history.train_loss
+    for key in a.network.params:
+        np.testing.assert_array_equal(to_np(a.network.params[key]), to_np(b.network.params[key]))
+
+
+def test_a_trainer_state_without_its_history_is_refused(run, tmp_path):
+    def drop(meta: dict) -> None:
+        meta["history"] = None
+
+    with pytest.raises(CheckpointError, match=r"corrupt checkpoint metadata: metadata\.trainer_state needs metadata\.history"):
+        load_checkpoint(_rewrite(run, tmp_path / "no-history.npz", drop))
 
 
 REFUSED = [
