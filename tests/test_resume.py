@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shlex
 import shutil
 import signal
@@ -110,6 +111,71 @@ def test_a_trainer_state_without_its_history_is_refused(run, tmp_path):
 
     with pytest.raises(CheckpointError, match=r"corrupt checkpoint metadata: metadata\.trainer_state needs metadata\.history"):
         load_checkpoint(_rewrite(run, tmp_path / "no-history.npz", drop))
+
+
+# --------------------------------------------------------------------------- --resume without --save: the same file
+def test_resume_without_save_continues_in_its_own_file(run, tmp_path, capsys):
+    path = shutil.copy(run, tmp_path / "net.npz")
+    assert main(["train", "--resume", str(path), "--iters", "90"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("training ") and f"; saved back to {path} (--save PATH writes elsewhere)" in header
+    assert load_checkpoint(path).history.iterations == 90
+    assert _train("--resume", str(run), "--iters", "90", "--save", str(tmp_path / "elsewhere.npz")) == 0
+    a, b = load_checkpoint(path), load_checkpoint(tmp_path / "elsewhere.npz")
+    assert a.history.train_loss == b.history.train_loss
+    for key in a.network.params:
+        np.testing.assert_array_equal(to_np(a.network.params[key]), to_np(b.network.params[key]))
+
+
+def test_resume_with_save_elsewhere_leaves_the_resumed_file_alone(run, tmp_path):
+    before = run.read_bytes()
+    assert _train("--resume", str(run), "--iters", "70", "--save", str(tmp_path / "other.npz")) == 0
+    assert run.read_bytes() == before and load_checkpoint(tmp_path / "other.npz").history.iterations == 70
+
+
+def test_resume_without_save_keeps_the_file_on_divergence(run, tmp_path, capsys):
+    def explode(meta: dict) -> None:
+        meta["run"]["lr"] = 1e30
+
+    path = _rewrite(run, tmp_path / "net.npz", explode)
+    before = path.read_bytes()
+    assert _train("--resume", str(path), "--iters", "120") == 1
+    assert f"{path} was not overwritten" in one_line_error(capsys.readouterr().err)
+    assert path.read_bytes() == before
+
+
+def test_resume_without_save_to_a_file_that_cannot_be_written_is_refused_before_training(run, tmp_path, capsys, monkeypatch):
+    from xpnet.cli import outputs
+    from xpnet.io.atomic import OutputError
+
+    def read_only(path):  # as on a read-only file system (a test run as root writes through permissions)
+        raise OutputError(f"{path}: cannot create files in {Path(path).parent}: Read-only file system")
+
+    monkeypatch.setattr(outputs, "check_output", read_only)
+    path = shutil.copy(run, tmp_path / "net.npz")
+    before = path.read_bytes()
+    assert _train("--resume", str(path), "--iters", "90") == 2
+    err = one_line_error(capsys.readouterr().err)
+    assert f"--resume {path}: cannot create files in {tmp_path}: Read-only file system; without --save" in err
+    assert "pass --save PATH" in err and path.read_bytes() == before
+
+
+def test_a_resumed_summary_times_this_process_and_the_history_keeps_the_totals(run, tmp_path, capsys):
+    """The first part is recorded as 1000 s of training and 500 s of evaluation: none of it is this process's."""
+    def slow_first_part(meta: dict) -> None:
+        meta["history"].update(train_time=1000.0, eval_time=500.0, elapsed=1600.0)
+
+    path = _rewrite(run, tmp_path / "net.npz", slow_first_part)
+    assert _train("--resume", str(path), "--iters", "120") == 0
+    summary = capsys.readouterr().out.splitlines()[0]
+    found = re.search(r"after 120 iterations \| iterations 61-120 in this process: ([\d.]+) s in all \(training ([\d.]+) s "
+                      r"at (\d+) it/s, evaluation ([\d.]+) s", summary)
+    assert found, summary
+    total, training, rate, evaluation = (float(g) for g in found.groups())
+    assert training <= total and evaluation <= total and training + evaluation < 100
+    assert rate > 0
+    history = load_checkpoint(path).history
+    assert history.train_time > 1000 and history.eval_time > 500 and history.elapsed > 1600
 
 
 REFUSED = [
@@ -232,6 +298,17 @@ def test_a_termination_signal_stops_after_the_step_saves_and_exits_128_plus_n(da
     assert f"interrupted by {signal.Signals(signum).name} at iteration" in line and "resume with: xpnet train" in line
     ckpt = load_checkpoint(tmp_path / "net.npz")
     assert ckpt.history.stop_reason == "interrupted" and 50 <= ckpt.history.iterations < 100000
+
+
+def test_a_signal_saves_a_resumed_run_back_to_its_own_file_without_save(run, tmp_path):
+    shutil.copy(run, tmp_path / "net.npz")
+    proc = _start("--resume", "net.npz", "--iters", "100000", cwd=tmp_path)
+    _, err = _stop_after_first_epoch(proc, signal.SIGTERM)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    line = one_line_error(err)
+    assert "wrote checkpoint net.npz" in line and line.endswith("resume with: xpnet train --resume net.npz")
+    ckpt = load_checkpoint(tmp_path / "net.npz")
+    assert ckpt.history.stop_reason == "interrupted" and 90 <= ckpt.history.iterations < 100000
 
 
 def test_the_printed_resume_hint_continues_to_the_uninterrupted_result(data, tmp_path):

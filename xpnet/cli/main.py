@@ -70,9 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--num-classes", type=positive_int, default=None,
                    help="number of classes K, labels 0..K-1 (default: from the labels, e.g. 47 for EMNIST Balanced)")
     t.add_argument("--save", metavar="PATH", default=None,
-                   help="write a checkpoint (.npz) at the end, on Ctrl-C, SIGTERM or SIGHUP, and keep the old one on divergence")
+                   help="write a checkpoint (.npz) at the end, on Ctrl-C, SIGTERM or SIGHUP, and keep the old one on divergence "
+                   "(default with --resume: the resumed checkpoint)")
     t.add_argument("--resume", metavar="PATH", default=None,
-                   help="continue the run stored in a checkpoint written with --save (its backend, settings, iterations and data)")
+                   help="continue the run stored in a checkpoint written with --save (its backend, settings, iterations and data), "
+                   "and save it back to PATH as --save PATH would, unless --save names another file")
     t.add_argument("--plot", metavar="PATH", default=None,
                    help="write a figure with the loss curve and the accuracy curves (.png, .pdf, .svg ...; no suffix: .png)")
     t.add_argument("--history", metavar="PATH", default=None, help="write the training history as JSON")
