@@ -7,12 +7,38 @@ import numbers
 import operator
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from ..errors import BackendError
 from .checks import describe
 
-__all__ = ["named_errors", "require_choice", "require_finite_number", "require_positive_int", "require_seed"]
+__all__ = [
+    "flag_names", "named_errors", "require_choice", "require_finite_number", "require_positive_int", "require_seed", "setting",
+]
+
+_FLAG_NAMES: ContextVar[bool] = ContextVar("xpnet_flag_names", default=False)
+
+
+def setting(name: str, flag: str | None = None) -> str:
+    """How a message names the setting ``name``: ``name`` itself (the Python parameter), or inside
+    :func:`flag_names` its command-line flag, ``flag`` or else ``--name-with-dashes``."""
+    if not _FLAG_NAMES.get():
+        return name
+    return flag if flag is not None else "--" + name.replace("_", "-")
+
+
+@contextmanager
+def flag_names() -> Iterator[None]:
+    """Inside the block (the ``xpnet`` command), messages built with :func:`setting` name command-line flags.
+
+    The setting belongs to the current thread (and context), like :func:`~xpnet._array.trust.trusted`.
+    """
+    token = _FLAG_NAMES.set(True)
+    try:
+        yield
+    finally:
+        _FLAG_NAMES.reset(token)
 
 
 def require_positive_int(value: Any, where: str, name: str) -> int:

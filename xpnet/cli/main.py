@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._array.numbers import flag_names
 from .._version import __version__
 from .common import (
     EXIT_FAILURE, EXIT_USAGE, OneLineParser, UsageError, backend_from_args, fraction, load_dataset, non_negative_int,
@@ -224,7 +225,8 @@ def _main(argv: list[str]) -> int:
         return EXIT_USAGE
     where = f"xpnet {args.command}"
     try:
-        return args.func(args)
+        with flag_names():  # the trainer's messages name --flags, not Python parameters
+            return args.func(args)
     except (UsageError, BackendError, DataFileError, CheckpointError) as exc:
         print(f"{where}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._array.numbers import setting
 from .._array.trust import trusted
 from ..optim import SGD
 from .data import Batches, DeviceSet
@@ -113,7 +114,7 @@ def resolve(network: Any, optimizer: Any, gradient: str, batch_size: int, compil
         ``compiled=False``, beyond the devices there are, or with a batch that does not split evenly.
     """
     if compiled is not None and not isinstance(compiled, bool):
-        raise TypeError(f"train: compiled must be True, False or None, got {type(compiled).__name__} {compiled!r}")
+        raise TypeError(f"train: {setting('compiled')} must be True, False or None, got {type(compiled).__name__} {compiled!r}")
     blocker = compile_blocker(network, optimizer, gradient)
     if compiled and blocker:
         raise ValueError(f"train: compiled=True, but {blocker}")
@@ -125,17 +126,17 @@ def resolve(network: Any, optimizer: Any, gradient: str, batch_size: int, compil
     elif isinstance(data_parallel, int) and data_parallel >= 1:
         wanted = data_parallel
     else:
-        raise ValueError(f"train: data_parallel must be a positive number of devices or True, got {data_parallel!r}")
+        raise ValueError(f"train: {setting('data_parallel')} must be a positive number of devices or True, got {data_parallel!r}")
     if network.backend.name != "jax":
-        raise ValueError(f"train: data_parallel needs the jax backend (XLA splits the batch over devices); got {network.backend.name}")
+        raise ValueError(f"train: {setting('data_parallel')} needs the jax backend (XLA splits the batch over devices); got {network.backend.name}")
     if not use:
-        raise ValueError(f"train: data_parallel runs the compiled step, but {blocker or 'compiled=False (--eager) was asked for'}")
+        raise ValueError(f"train: {setting('data_parallel')} runs the compiled step, but {blocker or setting('compiled=False', '--eager') + ' was asked for'}")
     from .compiled_jax import mesh_devices
 
     devices = mesh_devices(network.backend.device, wanted)
     if batch_size % len(devices):
         raise ValueError(
-            f"train: batch_size {batch_size} does not split evenly over {len(devices)} devices; "
+            f"train: {setting('batch_size')} {batch_size} does not split evenly over {len(devices)} devices; "
             f"use a multiple of {len(devices)} (e.g. {len(devices) * max(1, batch_size // len(devices))})"
         )
     return True, devices if len(devices) > 1 else None

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._array.numbers import setting
 from ..errors import TrainingDiverged
 from ..optim import SGD
 from .batches import BatchDraws
@@ -142,7 +143,7 @@ class Trainer:
             order = np.random.default_rng([self.seed, 2]).permutation(len(x_tr))
             n_val = max(1, int(round(len(x_tr) * self.val_split)))
             if n_val >= len(x_tr):
-                raise ValueError(f"train: val_split {self.val_split} leaves no training data")
+                raise ValueError(f"train: {setting('val_split')} {self.val_split} leaves no training data")
             val_idx, tr_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
             self.val = DeviceSet(self.backend, self.dtype_name, x_tr[val_idx], t_tr[val_idx], keep_pixels=self.compiled)
             x_tr, t_tr = x_tr[tr_idx], t_tr[tr_idx]
@@ -158,15 +159,15 @@ class Trainer:
     @staticmethod
     def _check_settings(batch_size: int, gradient: str, val_split: float, patience: int | None, eval_bs: int, eval_every: int | None) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"train: batch_size must be a positive int, got {batch_size!r}")
+            raise ValueError(f"train: {setting('batch_size')} must be a positive int, got {batch_size!r}")
         if gradient not in ("backprop", "numerical"):
-            raise ValueError(f"train: gradient must be 'backprop' or 'numerical', got {gradient!r}")
+            raise ValueError(f"train: {setting('gradient')} must be 'backprop' or 'numerical', got {gradient!r}")
         if not 0.0 <= val_split < 1.0:
-            raise ValueError(f"train: val_split must be in [0, 1), got {val_split}")
+            raise ValueError(f"train: {setting('val_split')} must be in [0, 1), got {val_split}")
         if patience is not None and (patience < 1 or val_split <= 0):
-            raise ValueError("train: patience needs a positive int and a validation split (val_split > 0)")
+            raise ValueError(f"train: {setting('patience')} needs a positive int and a validation split ({setting('val_split')} > 0)")
         if eval_bs < 1 or (eval_every is not None and eval_every < 1):
-            raise ValueError("train: eval_batch_size and eval_every must be positive")
+            raise ValueError(f"train: {setting('eval_batch_size')} and {setting('eval_every')} must be positive")
 
     def _check_eval_async(self, eval_async: bool | None) -> bool:
         # NumPy and XLA release the GIL in their large kernels: evaluation overlaps the training steps
@@ -175,8 +176,9 @@ class Trainer:
             return possible and (os.cpu_count() or 1) >= 2
         if eval_async and not possible:
             raise ValueError(
-                "train: eval_async needs a network with with_params() (a TwoLayerNet) on the numpy backend or compiled "
-                f"(JAX), and no patience (early stopping decides at each evaluation); got {type(self.network).__name__} on {self.backend.name}, patience {self.patience}"
+                f"train: {setting('eval_async')} needs a network with with_params() (a TwoLayerNet) on the numpy backend or compiled "
+                f"(JAX), and no {setting('patience')} (early stopping decides at each evaluation); got "
+                f"{type(self.network).__name__} on {self.backend.name}, {setting('patience')} {self.patience}"
             )
         return bool(eval_async)
 
@@ -277,7 +279,7 @@ class Trainer:
             The loss became NaN or infinite; the parameters of the last finite check are restored.
         """
         if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
-            raise ValueError(f"train: iters must be a non-negative int, got {iters!r}")
+            raise ValueError(f"train: {setting('iters')} must be a non-negative int, got {iters!r}")
         self.history.config["iters"] = iters
         self._stop = False
         self.history.stop_reason = "running"
