@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
 import platform
 import signal
@@ -139,6 +140,8 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     x = be.asarray(np.asarray(x_train[:3], np.float32) / np.float32(255), dtype="float64")  # load_mnist's scaling
     t = be.asarray(t_train[:3])
+    count = sum(math.prod(p.shape) for p in net.params.values())
+    print(f"computing numerical gradients of {count:,} parameters with {be} ...", flush=True)  # seconds, on some backends
     result = gradient_check(net, x, t)
     book = {"W1": 4e-10, "b1": 2.5e-9, "W2": 5.5e-9, "b2": 1.4e-7}
     print(f"gradient check on {x.shape[0]} images of {width} pixels from {dataset} ({be}, float64 numerical vs backprop):")

@@ -194,6 +194,8 @@ def run_train(args: argparse.Namespace) -> int:
         f"{iters} iterations{f' from {start}' if start else ''}, seed {trainer.seed}"
         + (f"; saved back to {args.resume} (--save PATH writes elsewhere)" if args.save_back else "")
     )
+    if trainer.compiled and start < iters:  # the first chunk of steps compiles before it runs: seconds without a line
+        rep.line("compiling the training step ...")
     with _StopOnSignal(trainer) as stopper:
         try:
             history = trainer.run(iters, on_progress=rep.progress, on_eval=rep.evaluation, progress_seconds=rep.seconds)
