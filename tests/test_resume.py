@@ -272,9 +272,25 @@ def test_a_float64_run_resumes_on_jax(data, tmp_path):
 
 
 # --------------------------------------------------------------------------- signals and the printed hint
-def _start(*argv: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(xpnet_command("train", *argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env(), cwd=cwd)
+def _train_command(*argv: str, ignored: str = "") -> list[str]:
+    """``xpnet train ARGV`` in a child that starts with the stop signals' default actions (and ``ignored`` ignored).
+
+    A suite started under ``nohup`` ignores SIGHUP (a background job, SIGINT), and a child inherits
+    that; xpnet rightly keeps a signal ignored at start, so the child would not stop. The child
+    sets the actions itself: a ``preexec_fn`` would fork a multithreaded process (JAX's threads).
+    """
+    code = ("import runpy, signal, sys\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "for name in ('SIGTERM', 'SIGHUP'): signal.signal(getattr(signal, name), signal.SIG_DFL)\n"
+            f"for name in {ignored.split()!r}: signal.signal(getattr(signal, name), signal.SIG_IGN)\n"
+            "sys.argv[0] = 'xpnet'\n"
+            "runpy.run_module('xpnet', run_name='__main__', alter_sys=True)")
+    return [sys.executable, "-c", code, "train", *argv]
+
+
+def _start(*argv: str, cwd: Path, ignored: str = "") -> subprocess.Popen:
+    return subprocess.Popen(_train_command(*argv, ignored=ignored), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env(), cwd=cwd)
 
 
 def _stop_after_first_epoch(proc: subprocess.Popen, signum: int) -> tuple[str, str]:
@@ -336,11 +352,8 @@ def test_the_printed_resume_hint_continues_to_the_uninterrupted_result(data, tmp
 
 def test_a_signal_ignored_at_start_stays_ignored(data, tmp_path):
     """Under ``nohup`` SIGHUP is ignored: it must not stop the run; SIGTERM still does."""
-    nohup = ("import runpy, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN); sys.argv[0] = 'xpnet'; "
-             "runpy.run_module('xpnet', run_name='__main__')")
-    argv = ["train", "--data-dir", str(data), "--iters", "100000", "--eval-every", "50", "--save", "net.npz"]
-    proc = subprocess.Popen([sys.executable, "-c", nohup, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env(), cwd=tmp_path)
+    proc = _start("--data-dir", str(data), "--iters", "100000", "--eval-every", "50", "--save", "net.npz", cwd=tmp_path,
+                  ignored="SIGHUP")
     lines = 0
     for line in proc.stdout:
         lines += line.startswith("epoch")
