@@ -137,6 +137,8 @@ CHECKPOINT_CASES = [
     ("history-loss-a-dict", lambda p, o: _with_meta(p, o, _set("history", {"train_loss": [1.0, {"a": 1}]})),
      r"metadata\.history\.train_loss\[1\] must be a number"),
     ("history-a-string", lambda p, o: _with_meta(p, o, _set("history", "x")), r"metadata\.history must be an object"),
+    ("compile-time-a-string", lambda p, o: _with_meta(p, o, _set("history", {"compile_time": "1 s"})),
+     r"metadata\.history\.compile_time must be a number, got '1 s'"),
     ("config-nested-deep", lambda p, o: _with_meta(p, o, _set("history", {"config": json.loads("[" * 50 + "]" * 50 and
      '{"a": ' * 50 + "1" + "}" * 50)})), r"history\.config must be an object nested at most 8 deep"),
     ("trainer-state-rng-missing", lambda p, o: _with_meta(p, o, _set("trainer_state", {"history": {}})),

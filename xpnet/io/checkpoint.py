@@ -5,8 +5,8 @@ Layout: one array per parameter (``param/W1`` ...) in the network's dtype, and `
 for ``xpnet train``, the run: backend, device, iterations, settings and the data set's
 identity). The history is stored once, as ``history``; the trainer state holds the rest of
 ``Trainer.state()`` (version 2). Version 1 files, whose trainer state held a second copy of the
-history, are read as well. Files are written atomically (temporary file, fsync, rename), so an interrupted
-save leaves the previous checkpoint intact.
+history, are read as well. Files are written atomically (temporary file, fsync, rename), so an
+interrupted save leaves the previous checkpoint intact.
 
 Loading treats the file as untrusted: it must be a regular file; only the expected members,
 stored uncompressed, are accepted; every ``.npy`` header is checked against the architecture

@@ -87,8 +87,7 @@ def one_of(*values: Any) -> Check:
 HISTORY = Obj(optional={
     "train_loss": ListOf(LOSS), "eval_iters": ListOf(COUNT), "train_acc": ListOf(NUMBER), "test_acc": ListOf(NUMBER),
     "val_acc": ListOf(NUMBER), "train_time": NUMBER, "eval_time": NUMBER, "elapsed": NUMBER, "compile_time": NUMBER,
-    "best_iter": Maybe(COUNT),
-    "stop_reason": STR, "notes": ListOf(STR), "config": JSON_OBJECT,
+    "best_iter": Maybe(COUNT), "stop_reason": STR, "notes": ListOf(STR), "config": JSON_OBJECT,
 })
 
 NETWORK = Obj(required={
