@@ -124,7 +124,20 @@ def test_checkpoint_is_a_plain_npz_without_pickles(net, tmp_path):
 
 
 def test_trainer_state_round_trip(net, tmp_path):
-    state = {"rng": np.random.default_rng(1).bit_generator.state, "history": History().to_dict()}
+    state = {"rng": np.random.default_rng(1).bit_generator.state, "history": History(train_loss=[2.0, 1.5]).to_dict()}
     save(net, tmp_path / "c.npz", trainer_state=state)
     ckpt = load_checkpoint(tmp_path / "c.npz")
     assert ckpt.trainer_state["rng"] == state["rng"]
+    assert ckpt.trainer_state["history"] == state["history"] and ckpt.history.train_loss == [2.0, 1.5]
+    assert "history" in state  # the caller's dict is left as it was
+
+
+@pytest.mark.parametrize(("history", "inner", "match"), [
+    (History(train_loss=[1.0]), History(train_loss=[1.0, 2.0]).to_dict(), "history has 1 iterations but trainer_state"),
+    (None, None, "trainer_state has no 'history'"),
+], ids=["another-run", "none-at-all"])
+def test_save_refuses_a_trainer_state_without_its_own_history(net, tmp_path, history, inner, match):
+    state = {"rng": np.random.default_rng(1).bit_generator.state} | ({"history": inner} if inner is not None else {})
+    with pytest.raises(ValueError, match=match):
+        save(net, tmp_path / "c.npz", history=history, trainer_state=state)
+    assert not (tmp_path / "c.npz").exists()

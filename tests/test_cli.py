@@ -1,5 +1,6 @@
 """The ``xpnet`` command end to end: train with every output, resume, Ctrl-C, gradcheck, info, mistakes."""
 
+import importlib.util
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _files import write_mnist_dir
 from conftest import to_np
 
 import xpnet
@@ -122,12 +124,47 @@ def test_ctrl_c_saves_and_exits_130(tmp_path):
     assert json.loads(hist.read_text())["iterations"] > 0
 
 
-def test_gradcheck_command(capsys):
+def test_gradcheck_command(capsys, monkeypatch):
+    """A line says what the slow part computes before it starts (seconds on some backends), then the results."""
+    import xpnet.gradcheck
+
+    printed_before = []
+
+    def spy(*args, **kwargs):
+        printed_before.append(capsys.readouterr().out)
+        return check(*args, **kwargs)
+
+    check = xpnet.gradcheck.gradient_check
+    monkeypatch.setattr(xpnet.gradcheck, "gradient_check", spy)
     assert main(["gradcheck"]) == 0
+    assert printed_before == ["computing numerical gradients of 39,760 parameters with numpy on cpu ...\n"]
     out = capsys.readouterr().out
     for key in ("W1", "b1", "W2", "b2"):
         assert f"  {key}: " in out and "book:" in out
     assert "OK" in out
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax: not installed")
+def test_a_compiled_run_says_it_compiles_before_it_trains(tmp_path, capsys, monkeypatch):
+    from xpnet.training import xla as compiled_jax
+
+    data = write_mnist_dir(tmp_path / "data", 200, 50)
+    printed_before = []
+    compile_chunk = compiled_jax.ChunkStep.run
+
+    def spy(self, *args):
+        if self._program is None:  # the first chunk compiles
+            printed_before.append(capsys.readouterr().out)
+        return compile_chunk(self, *args)
+
+    monkeypatch.setattr(compiled_jax.ChunkStep, "run", spy)
+    argv = ["train", "--backend", "jax", "--data-dir", str(data), "--iters", "20", "--eval-every", "10", "--seed", "0"]
+    assert main(argv) == 0
+    lines = printed_before[0].splitlines()
+    assert len(printed_before) == 1 and lines[0].startswith("training ") and lines[1:] == ["compiling the training step ..."]
+    assert "epoch" in capsys.readouterr().out
+    assert main([*argv, "--quiet"]) == 0 and capsys.readouterr().out.startswith("done (completed)")
+    assert main([*argv, "--backend", "numpy"]) == 0 and "compiling" not in capsys.readouterr().out
 
 
 def test_info_and_module_entry_point():

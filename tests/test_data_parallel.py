@@ -114,7 +114,7 @@ def test_uneven_batches_are_refused_with_a_clear_error(four_devices):
     assert "batch_size 30 does not split evenly over 4 devices; use a multiple of 4" in four_devices["uneven"]
     bad = four_devices["cli3"]
     assert bad["code"] == 2 and bad["err"].count("\n") == 1
-    assert bad["err"].startswith("xpnet train: error: train: batch_size 100 does not split evenly over 3 devices")
+    assert bad["err"].startswith("xpnet train: error: train: --batch-size 100 does not split evenly over 3 devices")
 
 
 def test_cli_trains_data_parallel(four_devices):

@@ -8,6 +8,8 @@ refuses the others naming the field, the recorded value and the new one.
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 import shlex
 import shutil
 import signal
@@ -22,6 +24,7 @@ from conftest import to_np
 
 import xpnet
 from xpnet.cli import main
+from xpnet.errors import CheckpointError
 from xpnet.io.checkpoint import load_checkpoint
 
 HAS_JAX = importlib.util.find_spec("jax") is not None
@@ -62,6 +65,117 @@ def test_resume_without_options_continues_the_recorded_run(run, tmp_path, capsys
     ckpt = load_checkpoint(out)
     assert ckpt.history.iterations == 120 and ckpt.network.backend.name == "array_api_strict"
     assert "array_api_strict" in capsys.readouterr().out
+
+
+def _rewrite(path: Path, out: Path, edit) -> Path:
+    """``path`` with its metadata changed by ``edit(meta)``, written as ``np.savez`` writes a checkpoint."""
+    with np.load(path) as z:
+        members = {k: z[k] for k in z.files}
+    meta = json.loads(members["meta"].item())
+    edit(meta)
+    with open(out, "wb") as fh:
+        np.savez(fh, **{**members, "meta": np.asarray(json.dumps(meta))})
+    return out
+
+
+def _as_version_1(meta: dict) -> None:
+    """The layout of version 1: the history in the metadata and a second copy in the trainer state."""
+    assert meta["version"] == 2 and "history" not in meta["trainer_state"]
+    meta["version"] = 1
+    meta["trainer_state"]["history"] = meta["history"]
+
+
+def test_the_history_is_stored_once(run):
+    with np.load(run) as z:
+        meta = json.loads(z["meta"].item())
+    assert meta["version"] == 2 and len(meta["history"]["train_loss"]) == 60
+    assert "history" not in meta["trainer_state"] and "history" not in json.dumps(meta["trainer_state"])
+    assert load_checkpoint(run).trainer_state["history"]["train_loss"] == meta["history"]["train_loss"]
+
+
+def test_a_version_1_checkpoint_resumes_bit_identically(run, tmp_path):
+    old = _rewrite(run, tmp_path / "v1.npz", _as_version_1)
+    ckpt = load_checkpoint(old)
+    assert ckpt.meta["version"] == 1 and ckpt.trainer_state["history"] == ckpt.meta["history"]
+    assert _train("--resume", str(old), "--save", str(tmp_path / "from-v1.npz")) == 0
+    assert _train("--resume", str(run), "--save", str(tmp_path / "from-v2.npz")) == 0
+    a, b = load_checkpoint(tmp_path / "from-v1.npz"), load_checkpoint(tmp_path / "from-v2.npz")
+    assert a.meta["version"] == 2 and a.history.iterations == 120 and a.history.train_loss == b.history.train_loss
+    for key in a.network.params:
+        np.testing.assert_array_equal(to_np(a.network.params[key]), to_np(b.network.params[key]))
+
+
+def test_a_trainer_state_without_its_history_is_refused(run, tmp_path):
+    def drop(meta: dict) -> None:
+        meta["history"] = None
+
+    with pytest.raises(CheckpointError, match=r"corrupt checkpoint metadata: metadata\.trainer_state needs metadata\.history"):
+        load_checkpoint(_rewrite(run, tmp_path / "no-history.npz", drop))
+
+
+# --------------------------------------------------------------------------- --resume without --save: the same file
+def test_resume_without_save_continues_in_its_own_file(run, tmp_path, capsys):
+    path = shutil.copy(run, tmp_path / "net.npz")
+    assert main(["train", "--resume", str(path), "--iters", "90"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("training ") and f"; saved back to {path} (--save PATH writes elsewhere)" in header
+    assert load_checkpoint(path).history.iterations == 90
+    assert _train("--resume", str(run), "--iters", "90", "--save", str(tmp_path / "elsewhere.npz")) == 0
+    a, b = load_checkpoint(path), load_checkpoint(tmp_path / "elsewhere.npz")
+    assert a.history.train_loss == b.history.train_loss
+    for key in a.network.params:
+        np.testing.assert_array_equal(to_np(a.network.params[key]), to_np(b.network.params[key]))
+
+
+def test_resume_with_save_elsewhere_leaves_the_resumed_file_alone(run, tmp_path):
+    before = run.read_bytes()
+    assert _train("--resume", str(run), "--iters", "70", "--save", str(tmp_path / "other.npz")) == 0
+    assert run.read_bytes() == before and load_checkpoint(tmp_path / "other.npz").history.iterations == 70
+
+
+def test_resume_without_save_keeps_the_file_on_divergence(run, tmp_path, capsys):
+    def explode(meta: dict) -> None:
+        meta["run"]["lr"] = 1e30
+
+    path = _rewrite(run, tmp_path / "net.npz", explode)
+    before = path.read_bytes()
+    assert _train("--resume", str(path), "--iters", "120") == 1
+    assert f"{path} was not overwritten" in one_line_error(capsys.readouterr().err)
+    assert path.read_bytes() == before
+
+
+def test_resume_without_save_to_a_file_that_cannot_be_written_is_refused_before_training(run, tmp_path, capsys, monkeypatch):
+    from xpnet.cli import outputs
+    from xpnet._files.atomic import OutputError
+
+    def read_only(path):  # as on a read-only file system (a test run as root writes through permissions)
+        raise OutputError(f"{path}: cannot create files in {Path(path).parent}: Read-only file system")
+
+    monkeypatch.setattr(outputs, "check_output", read_only)
+    path = shutil.copy(run, tmp_path / "net.npz")
+    before = path.read_bytes()
+    assert _train("--resume", str(path), "--iters", "90") == 2
+    err = one_line_error(capsys.readouterr().err)
+    assert f"--resume {path}: cannot create files in {tmp_path}: Read-only file system; without --save" in err
+    assert "pass --save PATH" in err and path.read_bytes() == before
+
+
+def test_a_resumed_summary_times_this_process_and_the_history_keeps_the_totals(run, tmp_path, capsys):
+    """The first part is recorded as 1000 s of training and 500 s of evaluation: none of it is this process's."""
+    def slow_first_part(meta: dict) -> None:
+        meta["history"].update(train_time=1000.0, eval_time=500.0, elapsed=1600.0)
+
+    path = _rewrite(run, tmp_path / "net.npz", slow_first_part)
+    assert _train("--resume", str(path), "--iters", "120") == 0
+    summary = capsys.readouterr().out.splitlines()[0]
+    found = re.search(r"after 120 iterations \| iterations 61-120 in this process: ([\d.]+) s in all \(training ([\d.]+) s "
+                      r"at (\d+) it/s, evaluation ([\d.]+) s", summary)
+    assert found, summary
+    total, training, rate, evaluation = (float(g) for g in found.groups())
+    assert training <= total and evaluation <= total and training + evaluation < 100
+    assert rate > 0
+    history = load_checkpoint(path).history
+    assert history.train_time > 1000 and history.eval_time > 500 and history.elapsed > 1600
 
 
 REFUSED = [
@@ -158,9 +272,25 @@ def test_a_float64_run_resumes_on_jax(data, tmp_path):
 
 
 # --------------------------------------------------------------------------- signals and the printed hint
-def _start(*argv: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(xpnet_command("train", *argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env(), cwd=cwd)
+def _train_command(*argv: str, ignored: str = "") -> list[str]:
+    """``xpnet train ARGV`` in a child that starts with the stop signals' default actions (and ``ignored`` ignored).
+
+    A suite started under ``nohup`` ignores SIGHUP (a background job, SIGINT), and a child inherits
+    that; xpnet rightly keeps a signal ignored at start, so the child would not stop. The child
+    sets the actions itself: a ``preexec_fn`` would fork a multithreaded process (JAX's threads).
+    """
+    code = ("import runpy, signal, sys\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "for name in ('SIGTERM', 'SIGHUP'): signal.signal(getattr(signal, name), signal.SIG_DFL)\n"
+            f"for name in {ignored.split()!r}: signal.signal(getattr(signal, name), signal.SIG_IGN)\n"
+            "sys.argv[0] = 'xpnet'\n"
+            "runpy.run_module('xpnet', run_name='__main__', alter_sys=True)")
+    return [sys.executable, "-c", code, "train", *argv]
+
+
+def _start(*argv: str, cwd: Path, ignored: str = "") -> subprocess.Popen:
+    return subprocess.Popen(_train_command(*argv, ignored=ignored), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env(), cwd=cwd)
 
 
 def _stop_after_first_epoch(proc: subprocess.Popen, signum: int) -> tuple[str, str]:
@@ -184,6 +314,17 @@ def test_a_termination_signal_stops_after_the_step_saves_and_exits_128_plus_n(da
     assert f"interrupted by {signal.Signals(signum).name} at iteration" in line and "resume with: xpnet train" in line
     ckpt = load_checkpoint(tmp_path / "net.npz")
     assert ckpt.history.stop_reason == "interrupted" and 50 <= ckpt.history.iterations < 100000
+
+
+def test_a_signal_saves_a_resumed_run_back_to_its_own_file_without_save(run, tmp_path):
+    shutil.copy(run, tmp_path / "net.npz")
+    proc = _start("--resume", "net.npz", "--iters", "100000", cwd=tmp_path)
+    _, err = _stop_after_first_epoch(proc, signal.SIGTERM)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    line = one_line_error(err)
+    assert "wrote checkpoint net.npz" in line and line.endswith("resume with: xpnet train --resume net.npz")
+    ckpt = load_checkpoint(tmp_path / "net.npz")
+    assert ckpt.history.stop_reason == "interrupted" and 90 <= ckpt.history.iterations < 100000
 
 
 def test_the_printed_resume_hint_continues_to_the_uninterrupted_result(data, tmp_path):
@@ -211,11 +352,8 @@ def test_the_printed_resume_hint_continues_to_the_uninterrupted_result(data, tmp
 
 def test_a_signal_ignored_at_start_stays_ignored(data, tmp_path):
     """Under ``nohup`` SIGHUP is ignored: it must not stop the run; SIGTERM still does."""
-    nohup = ("import runpy, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN); sys.argv[0] = 'xpnet'; "
-             "runpy.run_module('xpnet', run_name='__main__')")
-    argv = ["train", "--data-dir", str(data), "--iters", "100000", "--eval-every", "50", "--save", "net.npz"]
-    proc = subprocess.Popen([sys.executable, "-c", nohup, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env(), cwd=tmp_path)
+    proc = _start("--data-dir", str(data), "--iters", "100000", "--eval-every", "50", "--save", "net.npz", cwd=tmp_path,
+                  ignored="SIGHUP")
     lines = 0
     for line in proc.stdout:
         lines += line.startswith("epoch")

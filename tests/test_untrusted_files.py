@@ -137,6 +137,8 @@ CHECKPOINT_CASES = [
     ("history-loss-a-dict", lambda p, o: _with_meta(p, o, _set("history", {"train_loss": [1.0, {"a": 1}]})),
      r"metadata\.history\.train_loss\[1\] must be a number"),
     ("history-a-string", lambda p, o: _with_meta(p, o, _set("history", "x")), r"metadata\.history must be an object"),
+    ("compile-time-a-string", lambda p, o: _with_meta(p, o, _set("history", {"compile_time": "1 s"})),
+     r"metadata\.history\.compile_time must be a number, got '1 s'"),
     ("config-nested-deep", lambda p, o: _with_meta(p, o, _set("history", {"config": json.loads("[" * 50 + "]" * 50 and
      '{"a": ' * 50 + "1" + "}" * 50)})), r"history\.config must be an object nested at most 8 deep"),
     ("trainer-state-rng-missing", lambda p, o: _with_meta(p, o, _set("trainer_state", {"history": {}})),
@@ -233,6 +235,55 @@ def test_hostile_idx_files_raise_data_file_error(tmp_path, make, match):
     with pytest.raises(DataFileError, match=match) as info:
         read_idx(path)
     assert str(path) in str(info.value)
+
+
+def _gz_idx(path: Path, data: bytes, claimed: int) -> Path:
+    """A .gz of ``data`` behind a 1-D uint8 IDX header that claims ``claimed`` elements."""
+    path.write_bytes(gzip.compress(struct.pack(">BBBBI", 0, 0, 0x08, 1, claimed) + data, mtime=0))
+    return path
+
+
+@pytest.mark.parametrize("honest_header", [True, False], ids=["header-matches-the-data", "header-claims-more"])
+def test_a_gz_beyond_the_limit_is_reported_as_such_not_as_truncated(tmp_path, monkeypatch, honest_header):
+    """Zeros compress about 1000:1: the data goes on past the limit, whatever the header says."""
+    from xpnet.datasets import idx
+
+    monkeypatch.setattr(idx, "_MAX_GZIP_RATIO", 4)
+    path = _gz_idx(tmp_path / "zeros.gz", bytes(20_000), 20_000 if honest_header else 10**9)
+    limit = 4 * path.stat().st_size
+    with pytest.raises(DataFileError) as info:
+        read_idx(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: decompresses to more than {limit} bytes (xpnet's limit for IDX files: 4 times "
+                              "the size of the .gz)")
+    assert "gunzip it" in message and "truncated" not in message and "trailing" not in message
+
+
+def test_a_gz_whose_data_outlasts_the_count_says_where_reading_stopped(tmp_path, monkeypatch):
+    from xpnet.datasets import idx
+
+    monkeypatch.setattr(idx, "_COUNT_LIMIT", 1000)
+    path = _gz_idx(tmp_path / "zeros.gz", bytes(2_000_000), 10**9)
+    with pytest.raises(DataFileError) as info:
+        read_idx(path)
+    message = str(info.value)
+    assert f"more than {256 * path.stat().st_size} bytes (xpnet's limit for IDX files" in message
+    assert "decompresses to more than the 1008 bytes xpnet read" in message  # 8 header bytes and 1000 counted
+    assert "truncated" not in message and "gunzip it" in message
+
+
+@pytest.mark.parametrize("count_limit", [1 << 28, 5000], ids=["count-limit", "small-count-limit"])
+def test_a_gz_that_ends_before_the_limit_is_reported_as_truncated(tmp_path, monkeypatch, count_limit):
+    """Incompressible data, shorter than the limit and than the count: a genuine truncation, counted exactly."""
+    from xpnet.datasets import idx
+
+    monkeypatch.setattr(idx, "_MAX_GZIP_RATIO", 4)
+    monkeypatch.setattr(idx, "_COUNT_LIMIT", count_limit)
+    path = _gz_idx(tmp_path / "short.gz", np.random.default_rng(0).bytes(3000), 10**9)
+    assert 4 * path.stat().st_size > 3008
+    with pytest.raises(DataFileError, match=r"short\.gz: truncated: header says 1000000000 uint8 \(1000000000 bytes\) "
+                                            r"but only 3000 bytes follow$"):
+        read_idx(path)
 
 
 def test_a_highly_compressed_real_file_is_read_exactly_through_a_growing_buffer(tmp_path, monkeypatch):

@@ -17,23 +17,28 @@ __all__ = [
     "flag_names", "named_errors", "require_choice", "require_finite_number", "require_positive_int", "require_seed", "setting",
 ]
 
-_FLAGS: ContextVar[bool] = ContextVar("xpnet_flag_names", default=False)
+_FLAG_NAMES: ContextVar[bool] = ContextVar("xpnet_flag_names", default=False)
 
 
-def setting(name: str) -> str:
-    """How a message names the setting ``name``: the Python parameter (``val_split``), or inside :func:`flag_names`
-    the command-line flag (``--val-split``)."""
-    return "--" + name.replace("_", "-") if _FLAGS.get() else name
+def setting(name: str, flag: str | None = None) -> str:
+    """How a message names the setting ``name``: ``name`` itself (the Python parameter), or inside
+    :func:`flag_names` its command-line flag, ``flag`` or else ``--name-with-dashes``."""
+    if not _FLAG_NAMES.get():
+        return name
+    return flag if flag is not None else "--" + name.replace("_", "-")
 
 
 @contextmanager
 def flag_names() -> Iterator[None]:
-    """Inside the block, messages name settings by their command-line flags (the ``xpnet`` command enters it)."""
-    token = _FLAGS.set(True)
+    """Inside the block (the ``xpnet`` command), messages built with :func:`setting` name command-line flags.
+
+    The setting belongs to the current thread (and context), like :func:`~xpnet._array.trust.trusted`.
+    """
+    token = _FLAG_NAMES.set(True)
     try:
         yield
     finally:
-        _FLAGS.reset(token)
+        _FLAG_NAMES.reset(token)
 
 
 def require_positive_int(value: Any, where: str, name: str) -> int:

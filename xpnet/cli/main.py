@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
 import platform
 import signal
@@ -16,6 +17,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._array.numbers import flag_names
 from .._version import __version__
 from .common import (
     EXIT_FAILURE, EXIT_USAGE, OneLineParser, UsageError, backend_from_args, fraction, load_dataset, non_negative_int,
@@ -70,9 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--num-classes", type=positive_int, default=None,
                    help="number of classes K, labels 0..K-1 (default: from the labels, e.g. 47 for EMNIST Balanced)")
     t.add_argument("--save", metavar="PATH", default=None,
-                   help="write a checkpoint (.npz) at the end, on Ctrl-C, SIGTERM or SIGHUP, and keep the old one on divergence")
+                   help="write a checkpoint (.npz) at the end, on Ctrl-C, SIGTERM or SIGHUP, and keep the old one on divergence "
+                   "(default with --resume: the resumed checkpoint)")
     t.add_argument("--resume", metavar="PATH", default=None,
-                   help="continue the run stored in a checkpoint written with --save (its backend, settings, iterations and data)")
+                   help="continue the run stored in a checkpoint written with --save (its backend, settings, iterations and data), "
+                   "and save it back to PATH as --save PATH would, unless --save names another file")
     t.add_argument("--plot", metavar="PATH", default=None,
                    help="write a figure with the loss curve and the accuracy curves (.png, .pdf, .svg ...; no suffix: .png)")
     t.add_argument("--history", metavar="PATH", default=None, help="write the training history as JSON")
@@ -136,6 +140,8 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     x = be.asarray(np.asarray(x_train[:3], np.float32) / np.float32(255), dtype="float64")  # load_mnist's scaling
     t = be.asarray(t_train[:3])
+    count = sum(math.prod(p.shape) for p in net.params.values())
+    print(f"computing numerical gradients of {count:,} parameters with {be} ...", flush=True)  # seconds, on some backends
     result = gradient_check(net, x, t)
     book = {"W1": 4e-10, "b1": 2.5e-9, "W2": 5.5e-9, "b2": 1.4e-7}
     print(f"gradient check on {x.shape[0]} images of {width} pixels from {dataset} ({be}, float64 numerical vs backprop):")
@@ -222,7 +228,8 @@ def _main(argv: list[str]) -> int:
         return EXIT_USAGE
     where = f"xpnet {args.command}"
     try:
-        return args.func(args)
+        with flag_names():  # the trainer's messages name --flags, not Python parameters
+            return args.func(args)
     except (UsageError, BackendError, DataFileError, CheckpointError) as exc:
         print(f"{where}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE

@@ -3,7 +3,8 @@
 Every output (``--save``, ``--history``, ``--plot``) is checked before training starts: a
 non-empty path; a regular file or a new one, never a directory, device, FIFO or socket; a
 directory where a file can be created; no two outputs (nor an output and ``--resume``, other
-than ``--save``) naming one file; a plot format matplotlib writes. At the end the checkpoint is
+than ``--save``) naming one file; a plot format matplotlib writes. ``--resume PATH`` without
+``--save`` saves back to PATH, checked the same way. At the end the checkpoint is
 written first, so a failing history or plot never costs the trained parameters; a checkpoint
 that cannot be written where asked is saved to the temporary directory instead.
 """
@@ -48,6 +49,10 @@ def check_outputs(args: argparse.Namespace) -> None:
             raise UsageError(f"--{option}: empty path; name a file, e.g. --{option} {_example(option)}")
         if option == "plot":
             value = args.plot = str(_plot_target(value))
+        if option == "save" and getattr(args, "save_back", False):
+            if os.path.isfile(value):  # otherwise the checkpoint's reader says what is wrong with it
+                _check_save_back(value)
+            continue
         try:
             targets[option] = check_output(value)
         except OutputError as exc:
@@ -59,6 +64,15 @@ def check_outputs(args: argparse.Namespace) -> None:
         for b in names[i + 1 :]:
             if {a, b} != {"save", "resume"} and _same_file(targets[a], targets[b]):
                 raise UsageError(f"--{a} and --{b} name the same file {getattr(args, a)}; each output needs its own file")
+
+
+def _check_save_back(path: str) -> None:
+    """Refuse a ``--resume`` checkpoint that cannot be written back (no ``--save`` given)."""
+    try:
+        check_output(path)
+    except OutputError as exc:
+        raise UsageError(f"--resume {exc}; without --save the continued run is written back to it: pass --save PATH "
+                         "to write it elsewhere") from None
 
 
 def check_not_inputs(args: argparse.Namespace, inputs: list[Path]) -> None:
@@ -132,8 +146,8 @@ def write_outputs(args: argparse.Namespace, trainer: Any, history: History, run:
 
 
 def resume_hint(args: argparse.Namespace) -> str:
-    """The command that continues this run from its checkpoint (the checkpoint holds everything else)."""
-    parts = ["xpnet", "train", "--resume", args.save, "--save", args.save]
+    """The command that continues this run from its checkpoint (the checkpoint holds everything else, and is written back)."""
+    parts = ["xpnet", "train", "--resume", args.save]
     for option in ("history", "plot", "threads", "eval_threads"):
         value = getattr(args, option)
         if value is not None:

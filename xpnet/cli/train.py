@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -178,16 +179,23 @@ def _data_files(data_dir: str | None) -> list[Path]:
 def run_train(args: argparse.Namespace) -> int:
     """Run ``xpnet train``; returns the exit status (0 done, 1 diverged or an output failed, 2 usage error, 128+N stopped by signal N)."""
     tic = time.perf_counter()
+    args.save_back = args.resume is not None and args.save is None  # the resumed run continues in its own file
+    if args.save_back:
+        args.save = args.resume
     check_outputs(args)
     net, trainer, s, run = _build(args)
-    iters, start = s["iters"], trainer.history.iterations
+    iters, before = s["iters"], _Spent.of(trainer.history)
+    start = before.iterations
     rep = _Reporter(iters, start, args.quiet)
     rep.line(
         f"training TwoLayerNet({net.input_size}, {net.hidden_size}, {net.output_size}, {net.activation}) on "
         f"{trainer.history.config['dataset']} ({trainer.train_set.n} train / {trainer.test.n} test images) with "
         f"{trainer.backend}, {trainer.dtype_name}: batch {trainer.batch_size}, lr {s['lr']}, "
         f"{iters} iterations{f' from {start}' if start else ''}, seed {trainer.seed}"
+        + (f"; saved back to {args.resume} (--save PATH writes elsewhere)" if args.save_back else "")
     )
+    if trainer.compiled and start < iters:  # the first chunk of steps compiles before it runs: seconds without a line
+        rep.line("compiling the training step ...")
     with _StopOnSignal(trainer) as stopper:
         try:
             history = trainer.run(iters, on_progress=rep.progress, on_eval=rep.evaluation, progress_seconds=rep.seconds)
@@ -206,7 +214,7 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"xpnet train: interrupted by {name} at iteration {history.iterations}" + _report(written, failed) + hint,
               file=sys.stderr)
         return EXIT_FAILURE if failed else 128 + (stopper.signum or signal.SIGINT)
-    _summary(history, trainer, time.perf_counter() - tic, written)
+    _summary(history, trainer, time.perf_counter() - tic, before, written)
     if failed:
         print(f"xpnet train: trained, but {'; '.join(failed)}", file=sys.stderr)
         return EXIT_FAILURE
@@ -218,17 +226,41 @@ def _report(written: list[str], failed: list[str]) -> str:
     return (f"; wrote {', '.join(written)}" if written else "") + (f"; but {'; '.join(failed)}" if failed else "")
 
 
-def _summary(history: History, trainer: Any, elapsed: float, written: list[str]) -> None:
+@dataclass(frozen=True)
+class _Spent:
+    """Iterations and seconds a history has recorded (a resumed run's include those of the processes before)."""
+
+    iterations: int
+    train_time: float
+    eval_time: float
+    compile_time: float
+
+    @classmethod
+    def of(cls, h: History) -> "_Spent":
+        return cls(h.iterations, h.train_time, h.eval_time, h.compile_time)
+
+    def since(self, earlier: "_Spent") -> "_Spent":
+        return _Spent(*(a - b for a, b in zip(astuple(self), astuple(earlier))))
+
+
+def _summary(history: History, trainer: Any, elapsed: float, before: _Spent, written: list[str]) -> None:
+    """The last line: results of the whole run, then the times of this process (the history keeps the run's totals)."""
     test = history.final_test_acc
     train_acc = history.train_acc[-1] if history.train_acc else None
     best = f", best validation at iteration {history.best_iter} restored" if history.best_iter else ""
     warned = f", {len(history.notes)} warning{'s' if len(history.notes) > 1 else ''} below" if history.notes else ""
-    compiled = f", {history.compile_time:.1f} s of it compiling" if trainer.compiled else ""
+    here = _Spent.of(history).since(before)
+    rate = here.iterations / here.train_time if here.train_time > 0 else 0.0
+    compiled = f", {here.compile_time:.1f} s of it compiling" if trainer.compiled else ""
+    covers = ""  # a new run: this process is the whole run
+    if before.iterations:
+        covers = f"iterations {before.iterations + 1}-{history.iterations}" if here.iterations else "no iterations"
+        covers += " in this process: "
     where = f"{trainer.backend}" + (f" and {trainer.data_parallel - 1} more devices, batch split" if trainer.data_parallel > 1 else "")
     print(
         f"done ({history.stop_reason}{best}{warned}): test acc {_acc(test)}, train acc {_acc(train_acc)} after {history.iterations} "
-        f"iterations | {elapsed:.1f} s in all (training {history.train_time:.1f} s at {history.iters_per_sec:.0f} it/s, "
-        f"evaluation {history.eval_time:.1f} s{', alongside training' if trainer.eval_async else ''}{compiled}) | "
+        f"iterations | {covers}{elapsed:.1f} s in all (training {here.train_time:.1f} s at {rate:.0f} it/s, "
+        f"evaluation {here.eval_time:.1f} s{', alongside training' if trainer.eval_async else ''}{compiled}) | "
         f"{where}, {trainer.dtype_name}{', compiled' if trainer.compiled else ''}, seed {trainer.seed}"
     )
     for note in history.notes:

@@ -44,7 +44,7 @@ _MAX_GZIP_RATIO = 256
 _TRUSTED_RATIO = 32
 _MAX_NBYTES = np.iinfo(np.intp).max  # NumPy's limit, zero-length dimensions aside
 _CHUNK = 1 << 20  # bytes decompressed/read per step
-_COUNT_LIMIT = 1 << 28  # stop counting surplus bytes after this many
+_COUNT_LIMIT = 1 << 28  # a refused file's data is counted (for its message) up to this many bytes
 
 
 class _Hasher(Protocol):
@@ -75,8 +75,10 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         ``path`` is not a str or os.PathLike.
     xpnet.errors.DataFileError
         The file is missing or unreadable, the gzip stream is corrupt, the
-        magic number or dimensions are invalid, or the payload is shorter or
-        longer than the header says. The message names the file.
+        magic number or dimensions are invalid, the payload is shorter or
+        longer than the header says, or a compressed file's header claims more
+        than 256 times the size of the ``.gz`` (gunzip such a file to read it).
+        The message names the file.
     """
     return _read_idx(path)
 
@@ -145,9 +147,14 @@ def _read_stream(
     count = prod(dims)
     nbytes = count * dtype.itemsize
     available = limit - len(header)
-    if nbytes > available or (exact and nbytes != available):
-        follow = available if exact else _count_rest(f)
-        raise DataFileError(_length_message(name, dims, dtype, nbytes, follow, capped=not exact))
+    if exact and nbytes != available:
+        raise DataFileError(_length_message(name, dims, dtype, nbytes, available))
+    if nbytes > available:  # more than a .gz of this size may hold: the data itself says whether it ends early
+        stop = min(available, _COUNT_LIMIT)
+        follow = _count_rest(f, stop + 1)
+        if follow > stop:
+            raise DataFileError(_over_limit_message(name, dims, dtype, nbytes, len(header) + stop, packed))
+        raise DataFileError(_length_message(name, dims, dtype, nbytes, follow))
     if exact or nbytes <= _TRUSTED_RATIO * packed:
         out = np.empty(dims, dtype=dtype)  # owns its memory, so a read-only flag set later sticks
         got = _read_into(f, out.reshape(-1).view(np.uint8).data, hasher)
@@ -160,8 +167,8 @@ def _read_stream(
     if got < nbytes:
         raise DataFileError(_length_message(name, dims, dtype, nbytes, got))
     if not exact and f.read(1):
-        follow = nbytes + 1 + _count_rest(f)
-        raise DataFileError(_length_message(name, dims, dtype, nbytes, follow, capped=True))
+        rest = _count_rest(f, _COUNT_LIMIT)
+        raise DataFileError(_length_message(name, dims, dtype, nbytes, nbytes + 1 + rest, at_least=rest >= _COUNT_LIMIT))
     if dtype.itemsize > 1 and sys.byteorder == "little":
         out.byteswap(inplace=True)
     return out
@@ -226,11 +233,11 @@ def _read_into(f: io.BufferedIOBase, buf: memoryview, hasher: _Hasher | None) ->
     return pos
 
 
-def _count_rest(f: io.BufferedIOBase) -> int:
-    """Count (and discard) the bytes left in ``f``, stopping after ``_COUNT_LIMIT``."""
+def _count_rest(f: io.BufferedIOBase, limit: int) -> int:
+    """Count (and discard) the bytes left in ``f``, stopping after ``limit``."""
     total = 0
-    while total < _COUNT_LIMIT:
-        chunk = f.read(_CHUNK)
+    while total < limit:
+        chunk = f.read(min(_CHUNK, limit - total))
         if not chunk:
             break
         total += len(chunk)
@@ -238,19 +245,27 @@ def _count_rest(f: io.BufferedIOBase) -> int:
 
 
 def _length_message(
-    name: str, dims: tuple[int, ...], dtype: np.dtype, nbytes: int, follow: int, *, capped: bool = False
+    name: str, dims: tuple[int, ...], dtype: np.dtype, nbytes: int, follow: int, *, at_least: bool = False
 ) -> str:
-    """Describe a payload of ``follow`` bytes where the header promises ``nbytes``.
-
-    ``capped`` says ``follow`` was counted by :func:`_count_rest` and may have hit its limit.
-    """
+    """Describe a payload of ``follow`` bytes (``at_least``: counting stopped there) where the header promises ``nbytes``."""
     kind = "truncated" if follow < nbytes else "trailing bytes"
     shape = "x".join(map(str, dims))
-    if follow < nbytes:
-        amount = "only "
-    else:
-        amount = "at least " if capped and follow >= _COUNT_LIMIT else ""
+    amount = "only " if follow < nbytes else "at least " if at_least else ""
     return f"{name}: {kind}: header says {shape} {dtype} ({nbytes} bytes) but {amount}{follow} bytes follow"
+
+
+def _over_limit_message(name: str, dims: tuple[int, ...], dtype: np.dtype, nbytes: int, read: int, packed: int) -> str:
+    """Describe a .gz of ``packed`` bytes whose header claims more than xpnet reads from it, and whose data goes on
+    past the ``read`` bytes (header included) xpnet decompressed before it stopped."""
+    limit = packed * _MAX_GZIP_RATIO
+    shape = "x".join(map(str, dims))
+    claim = f"its header says {shape} {dtype} ({nbytes} bytes of data)"
+    rule = f"xpnet's limit for IDX files: {_MAX_GZIP_RATIO} times the size of the .gz"
+    if read >= limit:
+        what = f"decompresses to more than {limit} bytes ({rule}); {claim}"
+    else:
+        what = f"{claim}, more than {limit} bytes ({rule}), and it decompresses to more than the {read} bytes xpnet read"
+    return f"{name}: {what}: gunzip it and read the uncompressed file, or check the file if it should be smaller"
 
 
 def _describe_gzip_error(exc: BaseException) -> str:

@@ -3,8 +3,10 @@
 Layout: one array per parameter (``param/W1`` ...) in the network's dtype, and ``meta``, a
 0-d unicode array holding JSON (format, version, network config, history, trainer state and,
 for ``xpnet train``, the run: backend, device, iterations, settings and the data set's
-identity). Files are written atomically (temporary file, fsync, rename), so an interrupted
-save leaves the previous checkpoint intact.
+identity). The history is stored once, as ``history``; the trainer state holds the rest of
+``Trainer.state()`` (version 2). Version 1 files, whose trainer state held a second copy of the
+history, are read as well. Files are written atomically (temporary file, fsync, rename), so an
+interrupted save leaves the previous checkpoint intact.
 
 Loading treats the file as untrusted: it must be a regular file; only the expected members,
 stored uncompressed, are accepted; every ``.npy`` header is checked against the architecture
@@ -30,12 +32,14 @@ from ..nets import TwoLayerNet
 from ..training.history import History
 from .._files.atomic import OutputError, atomic_write_bytes
 from .._files.npz import NpzReader
-from .schema import META, SchemaError, validate
+from .schema import META, META_V1, SchemaError, validate
 
 __all__ = ["Checkpoint", "load", "load_checkpoint", "save"]
 
 FORMAT = "xpnet-checkpoint"
-VERSION = 1
+VERSION = 2
+#: The versions this xpnet reads, and their metadata's shape (1: the history in two places).
+SCHEMAS = {1: META_V1, 2: META}
 
 
 @dataclass
@@ -64,25 +68,30 @@ def save(network: Any, path: str | os.PathLike, *, history: History | None = Non
         Target file; its directory must exist. ``.npz`` is not appended. A symbolic link is
         followed; a directory, device, FIFO or socket is refused.
     history : History, optional
-        Stored alongside (e.g. for plotting later).
+        Stored alongside (e.g. for plotting later). Default: the history in ``trainer_state``.
     trainer_state : dict, optional
-        ``Trainer.state()``, to resume training exactly.
+        ``Trainer.state()``, to resume training exactly. Its ``"history"`` is stored once, as the
+        checkpoint's history: ``history``, when given, must be the same run's (as many iterations).
     run : dict, optional
         What the run was (``xpnet train`` records backend, device, iterations, settings and data set).
 
     Raises
     ------
+    ValueError
+        ``trainer_state`` without a history (neither its own nor ``history``), or with one of
+        another length than ``history``; nothing is written.
     CheckpointError
         The file cannot be written; the previous file at ``path`` is then unchanged.
     """
+    state = dict(trainer_state) if trainer_state is not None else None
     meta = {
         "format": FORMAT,
         "version": VERSION,
         "network": {"class": type(network).__name__, **network.config},
         "backend": network.backend.name,
         "device": network.backend.device_name,
-        "history": history.to_dict() if history is not None else None,
-        "trainer_state": trainer_state,
+        "history": _one_history(history, state),
+        "trainer_state": state,
         "run": run,
     }
     arrays = {f"param/{k}": to_numpy(v) for k, v in network.params.items()}
@@ -96,6 +105,21 @@ def save(network: Any, path: str | os.PathLike, *, history: History | None = Non
         raise CheckpointError(f"{os.fspath(path)}: cannot write checkpoint: {exc.strerror or exc}") from exc
 
 
+def _one_history(history: History | None, state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The history a checkpoint stores: ``history``, else the trainer state's, which leaves ``state`` either way."""
+    inner = state.pop("history", None) if state is not None else None
+    if history is None:
+        if state is not None and inner is None:
+            raise ValueError("save: trainer_state has no 'history' (Trainer.state() has one) and no history= was given; "
+                             "a resumable checkpoint needs the run's history")
+        return inner
+    done = len(inner.get("train_loss", ())) if isinstance(inner, dict) else history.iterations
+    if done != history.iterations:
+        raise ValueError(f"save: history has {history.iterations} iterations but trainer_state['history'] has {done}; "
+                         "pass the trainer's own history (the checkpoint stores one)")
+    return history.to_dict()
+
+
 def _meta(path: Path, reader: NpzReader) -> dict[str, Any]:
     """The metadata member, parsed and checked against the schema."""
     text = reader.text("meta")
@@ -106,13 +130,25 @@ def _meta(path: Path, reader: NpzReader) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise CheckpointError(f"{path}: not an xpnet checkpoint (format {str(found)[:40]!r})")
-    if meta.get("version") != VERSION:
-        raise CheckpointError(f"{path}: checkpoint version {str(meta.get('version'))[:20]} is not supported (this xpnet reads {VERSION})")
+    version = meta.get("version")
+    if type(version) is not int or version not in SCHEMAS:
+        readable = " and ".join(map(str, SCHEMAS))
+        raise CheckpointError(f"{path}: checkpoint version {str(version)[:20]} is not supported (this xpnet reads {readable})")
     try:
-        validate(meta, META)
+        validate(meta, SCHEMAS[version])
+        if version > 1 and meta.get("trainer_state") is not None and meta.get("history") is None:
+            raise SchemaError("metadata.trainer_state needs metadata.history, which is missing")
     except SchemaError as exc:
         raise CheckpointError(f"{path}: corrupt checkpoint metadata: {exc}") from None
     return meta
+
+
+def _trainer_state(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """``Trainer.state()`` as saved: the stored state with the checkpoint's history (version 1 held its own copy)."""
+    state = meta.get("trainer_state")
+    if state is None or meta["version"] == 1:
+        return state
+    return {**state, "history": meta["history"]}
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -170,7 +206,7 @@ def load_checkpoint(path: str | os.PathLike, *, backend: Any = None, device: Any
         history = History.from_dict(meta["history"]) if meta.get("history") else None
     except (XpnetError, TypeError, ValueError) as exc:  # e.g. float64 on JAX without its 64-bit mode
         raise CheckpointError(f"{path}: cannot build the {config['dtype']} network on {be}: {exc}") from exc
-    return Checkpoint(net, history, meta.get("trainer_state"), meta)
+    return Checkpoint(net, history, _trainer_state(meta), meta)
 
 
 def _saved_or_requested_backend(path: Path, meta: dict[str, Any], backend: Any, device: Any) -> Any:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["META", "Obj", "SchemaError", "validate"]
+__all__ = ["META", "META_V1", "Obj", "SchemaError", "validate"]
 
 #: Nesting allowed inside free-form values (configs, generator states).
 MAX_DEPTH = 8
@@ -86,8 +86,8 @@ def one_of(*values: Any) -> Check:
 
 HISTORY = Obj(optional={
     "train_loss": ListOf(LOSS), "eval_iters": ListOf(COUNT), "train_acc": ListOf(NUMBER), "test_acc": ListOf(NUMBER),
-    "val_acc": ListOf(NUMBER), "train_time": NUMBER, "eval_time": NUMBER, "elapsed": NUMBER, "best_iter": Maybe(COUNT),
-    "stop_reason": STR, "notes": ListOf(STR), "config": JSON_OBJECT,
+    "val_acc": ListOf(NUMBER), "train_time": NUMBER, "eval_time": NUMBER, "elapsed": NUMBER, "compile_time": NUMBER,
+    "best_iter": Maybe(COUNT), "stop_reason": STR, "notes": ListOf(STR), "config": JSON_OBJECT,
 })
 
 NETWORK = Obj(required={
@@ -95,8 +95,9 @@ NETWORK = Obj(required={
     "weight_init_std": POSITIVE, "activation": one_of("relu", "sigmoid"), "dtype": one_of("float32", "float64"),
 })
 
+#: ``Trainer.state()`` without its history, which the checkpoint stores once, as ``history``.
 TRAINER_STATE = Obj(
-    required={"rng": JSON_OBJECT, "history": HISTORY},
+    required={"rng": JSON_OBJECT},
     optional={"bad_evals": COUNT, "best": Maybe(Obj(required={"val_acc": NUMBER, "iteration": COUNT}))},
 )
 
@@ -112,11 +113,19 @@ RUN = Obj(required={
     "gradient": one_of("backprop", "numerical"), "data": DATA,
 })
 
-#: The whole metadata of a checkpoint (format and version are checked before this).
+#: The whole metadata of a checkpoint of version 2 (format and version are checked before this). A trainer state
+#: needs ``history`` (not null), which the checkpoint's reader checks besides.
 META = Obj(
     required={"format": STR, "version": INT, "network": NETWORK},
     optional={"backend": STR, "device": STR, "history": Maybe(HISTORY), "trainer_state": Maybe(TRAINER_STATE),
               "run": Maybe(RUN)},
+)
+
+#: Version 1: the trainer state held a second copy of the history.
+META_V1 = Obj(
+    required=META.required,
+    optional={**META.optional, "trainer_state": Maybe(Obj(required={**TRAINER_STATE.required, "history": HISTORY},
+                                                          optional=TRAINER_STATE.optional))},
 )
 
 

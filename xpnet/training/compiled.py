@@ -81,7 +81,7 @@ def resolve(network: Any, optimizer: Any, gradient: str, batch_size: int, compil
                          f"(jax); got {network.backend.name}")
     if not use:
         raise ValueError(f"train: {setting('data_parallel')} runs the compiled step, but "
-                         f"{blocker or setting('compiled') + '=False was asked for'}")
+                         f"{blocker or setting('compiled=False', '--eager') + ' was asked for'}")
     devices = _compiler(network).mesh_devices(network.backend.device, wanted)
     if batch_size % len(devices):
         raise ValueError(

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._array.numbers import setting
 from ..errors import TrainingDiverged
 from .batches import BatchDraws
 from .compiled import make_counter, make_step, resolve
@@ -268,7 +269,7 @@ class Trainer:
             The loss became NaN or infinite; the parameters of the last finite check are restored.
         """
         if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
-            raise ValueError(f"train: iters must be a non-negative int, got {iters!r}")
+            raise ValueError(f"train: {setting('iters')} must be a non-negative int, got {iters!r}")
         self.history.config["iters"] = iters
         self._stop = False
         self.history.stop_reason = "running"

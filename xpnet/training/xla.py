@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .._array.numbers import setting
 from .._array.ops import ops_for
 from .._array.registry import to_numpy
 from .._array.trust import trusted
@@ -86,7 +87,7 @@ def mesh_devices(device: Any, wanted: int | None) -> list[Any]:
         if device.platform == "cpu":
             hint = (f"; for {wanted} CPU devices start Python with XLA_FLAGS=--xla_force_host_platform_device_count={wanted} "
                     "(JAX reads it once, before its first use)")
-        raise ValueError(f"train: data_parallel {wanted} asks for {wanted} {device.platform} devices, but JAX sees {len(devices)}{hint}")
+        raise ValueError(f"train: {setting('data_parallel')} {wanted} asks for {wanted} {device.platform} devices, but JAX sees {len(devices)}{hint}")
     chosen = {device, *[d for d in devices if d != device][: wanted - 1]}
     return [d for d in devices if d in chosen]
 
