@@ -11,6 +11,7 @@ Every child runs under a deadline and is killed when it passes or when its peer 
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -45,12 +46,12 @@ def child_env(local_devices: int) -> dict[str, str]:
 
 def run_children(argvs: list[list[str]], env: dict[str, str], workdir: Path) -> list[dict]:
     """Run the children together; their RESULT dicts, or a failure that carries each one's stderr."""
-    procs, logs = [], []
+    logs = [(workdir / f"{argv[0]}-{i}.out", workdir / f"{argv[0]}-{i}.err") for i, argv in enumerate(argvs)]
+    procs: list[subprocess.Popen] = []
     try:
-        for i, argv in enumerate(argvs):
-            out, err = (open(workdir / f"{argv[0]}-{i}.{s}", "w+") for s in ("out", "err"))
-            logs.append((out, err))
-            procs.append(subprocess.Popen([sys.executable, str(CHILD), *argv], stdout=out, stderr=err, env=env, cwd=workdir))
+        for argv, (out, err) in zip(argvs, logs):
+            with open(out, "w") as stdout, open(err, "w") as stderr:
+                procs.append(subprocess.Popen([sys.executable, str(CHILD), *argv], stdout=stdout, stderr=stderr, env=env, cwd=workdir))
         end = time.monotonic() + DEADLINE
         while time.monotonic() < end:
             codes = [p.poll() for p in procs]
@@ -62,16 +63,13 @@ def run_children(argvs: list[list[str]], env: dict[str, str], workdir: Path) -> 
             if p.poll() is None:
                 p.kill()
             p.wait()
-    texts = []
-    for (out, err), p in zip(logs, procs):
-        out.seek(0), err.seek(0)
-        texts.append((p.returncode, out.read(), err.read()))
-        out.close(), err.close()
+    texts = [(p.returncode, out.read_text(), err.read_text()) for p, (out, err) in zip(procs, logs)]
     for code, out, _ in texts:
         if code == UNAVAILABLE and out.startswith("UNAVAILABLE "):
             pytest.skip(out.strip()[len("UNAVAILABLE "):][:300])
     if any(code != 0 for code, _, _ in texts):
-        report = "\n".join(f"--- {' '.join(argv)}: exit {code} (-9: killed after {DEADLINE} s or after its peer failed)\n{err[-3000:]}"
+        killed = f" (killed: past the {DEADLINE} s deadline, or its peer failed)"
+        report = "\n".join(f"--- {' '.join(argv)}: exit {code}{killed if code == -signal.SIGKILL else ''}\n{err[-3000:]}"
                            for argv, (code, _, err) in zip(argvs, texts))
         pytest.fail(f"a child process failed\n{report}")
     return [json.loads([ln for ln in out.splitlines() if ln.startswith("RESULT ")][-1][len("RESULT "):]) for _, out, _ in texts]
