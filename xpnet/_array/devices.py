@@ -167,11 +167,14 @@ _JAX_KINDS = {"cuda": "gpu", "rocm": "gpu"}
 
 
 def jax_device(xp: Any, device: Any) -> Any:
-    """A JAX device: ``"cpu"``, ``"cpu:0"``, ``"gpu:0"``/``"cuda:0"``, ``"tpu:0"``, or a device object."""
+    """A JAX device: ``"cpu"``, ``"cpu:0"``, ``"gpu:0"``/``"cuda:0"``, ``"tpu:0"``, or a device object.
+
+    None: this process's first device (after ``jax.distributed.initialize`` ``jax.devices()[0]`` may be another host's).
+    """
     import jax
 
     if device is None:
-        return jax.devices()[0]
+        return jax.local_devices()[0]
     if not isinstance(device, str):
         return device
     kind, idx = parse_index(device)

@@ -68,10 +68,10 @@ def resolve(network: Any, optimizer: Any, gradient: str, batch_size: int, compil
     if compiled and blocker:
         raise ValueError(f"train: {setting('compiled')}=True, but {blocker}")
     use = blocker is None if compiled is None else compiled
-    if data_parallel is None or data_parallel is False or data_parallel == 1:
+    if data_parallel is True:
+        wanted = None  # every device of the network's platform (True == 1 in Python: test it first)
+    elif data_parallel is None or data_parallel is False or data_parallel == 1:
         return use, None
-    if isinstance(data_parallel, bool):
-        wanted = None  # True: every device of the network's platform
     elif isinstance(data_parallel, int) and data_parallel >= 1:
         wanted = data_parallel
     else:

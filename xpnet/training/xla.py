@@ -75,11 +75,15 @@ def mesh_devices(device: Any, wanted: int | None) -> list[Any]:
     Raises
     ------
     ValueError
-        Fewer devices than ``wanted``; on the CPU the message says how to get more.
+        Fewer devices than ``wanted``; on the CPU the message says how to get more. With several
+        JAX processes: a network on another process's device, or ``wanted`` short of every device.
     """
     import jax
 
     devices = jax.devices(device.platform)
+    if device.process_index != jax.process_index():
+        raise ValueError(f"train: the network is on {device}, a device of JAX process {device.process_index}, not of this one "
+                         f"({jax.process_index()}); create it on one of jax.local_devices() (the default device is the first)")
     if wanted is None:
         return devices
     if wanted > len(devices):
@@ -88,6 +92,9 @@ def mesh_devices(device: Any, wanted: int | None) -> list[Any]:
             hint = (f"; for {wanted} CPU devices start Python with XLA_FLAGS=--xla_force_host_platform_device_count={wanted} "
                     "(JAX reads it once, before its first use)")
         raise ValueError(f"train: {setting('data_parallel')} {wanted} asks for {wanted} {device.platform} devices, but JAX sees {len(devices)}{hint}")
+    if jax.process_count() > 1 and wanted != len(devices):
+        raise ValueError(f"train: {setting('data_parallel')} {wanted} with {jax.process_count()} JAX processes: every process "
+                         f"must build the same mesh; pass data_parallel=True (all {len(devices)} {device.platform} devices of every process)")
     chosen = {device, *[d for d in devices if d != device][: wanted - 1]}
     return [d for d in devices if d in chosen]
 
