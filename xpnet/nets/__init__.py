@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 from .base import LayerNet
+from .multi_layer_net import MultiLayerNet, MultiLayerNetExtend
 from .simple_net import SimpleNet
 from .two_layer_net import TwoLayerNet
 
-__all__ = ["LayerNet", "SimpleNet", "TwoLayerNet"]
+__all__ = ["LayerNet", "MultiLayerNet", "MultiLayerNetExtend", "SimpleNet", "TwoLayerNet"]
