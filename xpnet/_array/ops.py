@@ -212,7 +212,11 @@ class Ops:
 
 _OPS: dict[int, Ops] = {}
 #: Subclasses by backend row name, as "module:Class" (imported when first needed).
-_OVERRIDES: dict[str, str] = {}
+_OVERRIDES: dict[str, str] = {
+    "numpy": ".ops_numpy:NumpyOps",
+    "torch": ".ops_torch:TorchOps",
+    "jax": ".ops_jax:JaxOps",
+}
 
 
 def ops_for(xp: Any) -> Ops:
