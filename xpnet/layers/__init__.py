@@ -24,7 +24,9 @@ from __future__ import annotations
 
 from .activations import Relu, Sigmoid
 from .affine import Affine
+from .convolution import Convolution
 from .graph import AddLayer, MulLayer
+from .pooling import Pooling
 from .softmax_with_loss import SoftmaxWithLoss
 
-__all__ = ["AddLayer", "Affine", "MulLayer", "Relu", "Sigmoid", "SoftmaxWithLoss"]
+__all__ = ["AddLayer", "Affine", "Convolution", "MulLayer", "Pooling", "Relu", "Sigmoid", "SoftmaxWithLoss"]
