@@ -277,6 +277,9 @@ def test_layers_and_functions_never_write_into_inputs_or_dout(numpy_backend):
     pool.backward(read_only(np.ones(pool.forward(x).shape)))
     col = im2col(x, 3, 2, 2, 1)
     col2im(read_only(col), X_SHAPE, 3, 2, 2, 1)
+    for fh, fw in ((1, 1), (7, 6)):  # the layout of x itself: im2col still returns a fresh array
+        col = im2col(x, fh, fw)
+        assert col.flags.writeable and not np.shares_memory(col, x)
 
 
 def test_convolution_takes_a_number_as_bias_and_skips_dx(backend):

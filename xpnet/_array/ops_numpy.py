@@ -53,7 +53,8 @@ class NumpyOps(Ops):
         """The book's ``im2col`` layout, copied once from a strided view."""
         view = _patches(x, fh, fw, stride, pad)
         n, c, oh, ow = view.shape[:4]
-        return view.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * fh * fw)
+        col = view.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * fh * fw)
+        return col if col.flags.writeable else col.copy()  # a fresh array even where the reshape is a view
 
     def col2im(self, col: Array, input_shape: tuple[int, ...], fh: int, fw: int, stride: int, pad: int) -> Array:
         """The book's ``col2im``, adding into a fresh array."""
