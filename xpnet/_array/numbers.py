@@ -14,7 +14,8 @@ from ..errors import BackendError
 from .checks import describe
 
 __all__ = [
-    "flag_names", "named_errors", "require_choice", "require_finite_number", "require_positive_int", "require_seed", "setting",
+    "flag_names", "named_errors", "require_choice", "require_finite_number", "require_non_negative_int", "require_positive_int",
+    "require_seed", "setting",
 ]
 
 _FLAG_NAMES: ContextVar[bool] = ContextVar("xpnet_flag_names", default=False)
@@ -52,6 +53,15 @@ def require_positive_int(value: Any, where: str, name: str) -> int:
     if n < 1:
         raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
     return n
+
+
+def require_non_negative_int(value: Any, where: str, name: str) -> int:
+    """``value`` as a Python int: TypeError unless an integer (NumPy's too, not bool), ValueError unless >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where}: {name} must be a non-negative int, got {describe(value)}")
+    if value < 0:
+        raise ValueError(f"{where}: {name} must be a non-negative int, got {value!r}")
+    return int(value)
 
 
 def require_finite_number(value: Any, where: str, name: str, *, positive: bool = False, non_negative: bool = False) -> float:

@@ -145,7 +145,7 @@ KNOWN_ROWS: tuple[Row, ...] = (
         "--extra-index-url https://pypi.org/simple)", _torch_namespace, compat.is_torch_array,
         compat.is_torch_namespace, devices.torch_device, devices.torch_devices, devices.torch_name,
         notes=devices.torch_notes, to_host=lambda x: x.detach().cpu().numpy(), shares_host_memory=True,
-        float64_problem=_torch_float64, aliases=("pytorch",)),
+        ops=".ops_torch:TorchOps", float64_problem=_torch_float64, aliases=("pytorch",)),
     Row("jax", "jax", "pip install 'xpnet[jax]'", lambda: importlib.import_module("jax.numpy"), compat.is_jax_array,
         compat.is_jax_namespace, devices.jax_device, devices.jax_devices, devices.jax_name, notes=devices.jax_notes,
         shares_host_memory=True, writable=False, compiler="xla", ops=".ops_jax:JaxOps",

@@ -25,8 +25,12 @@ from __future__ import annotations
 from .activations import Relu, Sigmoid
 from .affine import Affine
 from .batch_norm import BatchNormalization
+from .convolution import Convolution
 from .dropout import Dropout
 from .graph import AddLayer, MulLayer
+from .pooling import Pooling
 from .softmax_with_loss import SoftmaxWithLoss
 
-__all__ = ["AddLayer", "Affine", "BatchNormalization", "Dropout", "MulLayer", "Relu", "Sigmoid", "SoftmaxWithLoss"]
+__all__ = [
+    "AddLayer", "Affine", "BatchNormalization", "Convolution", "Dropout", "MulLayer", "Pooling", "Relu", "Sigmoid", "SoftmaxWithLoss",
+]
