@@ -80,7 +80,7 @@ def _rewrite(path: Path, out: Path, edit) -> Path:
 
 def _as_version_1(meta: dict) -> None:
     """The layout of version 1: the history in the metadata and a second copy in the trainer state."""
-    assert meta["version"] == 2 and "history" not in meta["trainer_state"]
+    assert meta["version"] == 3 and "history" not in meta["trainer_state"]
     meta["version"] = 1
     meta["trainer_state"]["history"] = meta["history"]
 
@@ -88,7 +88,7 @@ def _as_version_1(meta: dict) -> None:
 def test_the_history_is_stored_once(run):
     with np.load(run) as z:
         meta = json.loads(z["meta"].item())
-    assert meta["version"] == 2 and len(meta["history"]["train_loss"]) == 60
+    assert meta["version"] == 3 and len(meta["history"]["train_loss"]) == 60
     assert "history" not in meta["trainer_state"] and "history" not in json.dumps(meta["trainer_state"])
     assert load_checkpoint(run).trainer_state["history"]["train_loss"] == meta["history"]["train_loss"]
 
@@ -100,7 +100,7 @@ def test_a_version_1_checkpoint_resumes_bit_identically(run, tmp_path):
     assert _train("--resume", str(old), "--save", str(tmp_path / "from-v1.npz")) == 0
     assert _train("--resume", str(run), "--save", str(tmp_path / "from-v2.npz")) == 0
     a, b = load_checkpoint(tmp_path / "from-v1.npz"), load_checkpoint(tmp_path / "from-v2.npz")
-    assert a.meta["version"] == 2 and a.history.iterations == 120 and a.history.train_loss == b.history.train_loss
+    assert a.meta["version"] == 3 and a.history.iterations == 120 and a.history.train_loss == b.history.train_loss
     for key in a.network.params:
         np.testing.assert_array_equal(to_np(a.network.params[key]), to_np(b.network.params[key]))
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["META", "META_V1", "Obj", "SchemaError", "validate"]
+__all__ = ["ARRAY", "META", "META_V1", "META_V3", "NETWORKS", "Obj", "SchemaError", "validate"]
 
 #: Nesting allowed inside free-form values (configs, generator states).
 MAX_DEPTH = 8
@@ -90,10 +90,35 @@ HISTORY = Obj(optional={
     "best_iter": Maybe(COUNT), "stop_reason": STR, "notes": ListOf(STR), "config": JSON_OBJECT,
 })
 
+BOOL = Check(lambda v: isinstance(v, bool), "true or false")
+DTYPE = one_of("float32", "float64")
+ACTIVATION = one_of("relu", "sigmoid")
+INIT = Check(lambda v: _number(v) or v in ("relu", "he", "sigmoid", "xavier"), "a number or 'relu', 'he', 'sigmoid', 'xavier'")
+
+#: Version 1 and 2 checkpoints hold a TwoLayerNet.
 NETWORK = Obj(required={
     "class": one_of("TwoLayerNet"), "input_size": SIZE, "hidden_size": SIZE, "output_size": SIZE,
-    "weight_init_std": POSITIVE, "activation": one_of("relu", "sigmoid"), "dtype": one_of("float32", "float64"),
+    "weight_init_std": POSITIVE, "activation": ACTIVATION, "dtype": DTYPE,
 })
+
+_DECAY = {"weight_decay_lambda": NUMBER}
+_MULTI = {"input_size": SIZE, "hidden_size_list": ListOf(SIZE), "output_size": SIZE, "activation": ACTIVATION,
+          "weight_init_std": INIT, "dtype": DTYPE}
+#: The configuration of each network a checkpoint may hold (its constructor's arguments), by class.
+NETWORKS = {
+    "TwoLayerNet": Obj(required={**{k: v for k, v in NETWORK.required.items() if k != "class"}, "weight_init_std": NUMBER},
+                       optional=_DECAY),
+    "MultiLayerNet": Obj(required=_MULTI, optional=_DECAY),
+    "MultiLayerNetExtend": Obj(required={**_MULTI, "use_dropout": BOOL, "dropout_ration": NUMBER, "use_batchnorm": BOOL},
+                               optional=_DECAY),
+    "SimpleConvNet": Obj(required={
+        "input_dim": ListOf(SIZE), "conv_param": Obj(required={"filter_num": SIZE, "filter_size": SIZE, "pad": COUNT,
+                                                                "stride": SIZE}),
+        "hidden_size": SIZE, "output_size": SIZE, "weight_init_std": NUMBER, "dtype": DTYPE}, optional=_DECAY),
+}
+NETWORK_V3 = Obj(required={"class": one_of(*NETWORKS)})
+#: A stored array of the trainer state: its shape and dtype, checked against the member's header.
+ARRAY = Obj(required={"shape": ListOf(COUNT), "dtype": one_of("float32", "float64", "int32", "int64", "uint32")})
 
 #: ``Trainer.state()`` without its history, which the checkpoint stores once, as ``history``.
 TRAINER_STATE = Obj(
@@ -126,6 +151,19 @@ META_V1 = Obj(
     required=META.required,
     optional={**META.optional, "trainer_state": Maybe(Obj(required={**TRAINER_STATE.required, "history": HISTORY},
                                                           optional=TRAINER_STATE.optional))},
+)
+
+
+#: Version 3: any network of :data:`NETWORKS` (its configuration checked by its own entry), its buffers, and a trainer
+#: state whose arrays (the optimizer's state, the best parameters) are members named in ``arrays``.
+META_V3 = Obj(
+    required={"format": STR, "version": INT, "network": NETWORK_V3},
+    optional={"backend": STR, "device": STR, "history": Maybe(HISTORY), "trainer_state": Maybe(Obj(
+        required={"rng": JSON_OBJECT},
+        optional={"bad_evals": COUNT, "best": Maybe(JSON_OBJECT), "optimizer": JSON_OBJECT})),
+        "arrays": Check(lambda v: isinstance(v, dict) and len(v) <= 10_000, "an object of at most 10000 arrays"),
+        "run": Maybe(Obj(required={k: RUN.required[k] for k in ("backend", "device", "dtype", "iters", "seed", "batch_size",
+                                                                 "eval_every", "val_split", "patience", "gradient", "data")}))},
 )
 
 

@@ -74,6 +74,8 @@ class Affine:
 
     #: Each output row depends on its input row only (a network's batched numerical gradient relies on it).
     row_wise = True
+    #: ``backward`` may skip the input gradient (``compute_dx=False``), as a network's first layer does.
+    takes_compute_dx = True
 
     def __init__(
         self, W: Array | None = None, b: Array | None = None, *,

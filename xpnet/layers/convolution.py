@@ -110,6 +110,14 @@ class Convolution:
         self._cache: ConvCache | None = None
         self._out_shape: tuple[int, ...] = ()
 
+    #: ``backward`` may skip the input gradient (``compute_dx=False``), as a network's first layer does.
+    takes_compute_dx = True
+
+    @property
+    def grads(self) -> dict[str, Array]:
+        """The parameter gradients of the last ``backward`` by the keys of ``params``: ``dW`` and ``db``."""
+        return {self.keys[0]: self.dW, self.keys[1]: self.db}
+
     def forward(self, x: Array) -> Array:
         """Convolve a batch ``x`` (N, C, H, W); returns (N, FN, out_h, out_w)."""
         W, b = self.W, self.b

@@ -42,6 +42,7 @@ from .step import train_on_batch
 
 __all__ = ["ChunkStep", "Counter", "functional_step", "mesh_devices"]
 
+Array = Any
 #: A run's state as the compiled program carries it: parameters, buffers, the optimizer's state.
 State = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 
@@ -63,8 +64,6 @@ def functional_step(network: Any, optimizer: Any, gradient: str = "backprop") ->
         return (dict(net.params), dict(net.buffers), opt.state()), loss
 
     return step
-
-Array = Any
 
 
 def mesh_devices(device: Any, wanted: int | None) -> list[Any]:
@@ -212,6 +211,8 @@ class ChunkStep:
         leaves = jax.tree_util.tree_leaves(current)
         if self._working is not None and len(leaves) == len(self._given) and all(a is b for a, b in zip(leaves, self._given)):
             return self._working
+        # a counter kept as a Python int (Adam's iter) becomes an int32 array: the program's signature stays the same
+        current = jax.tree_util.tree_map(lambda v: np.int32(v) if isinstance(v, int) else v, current)
         if self._place.batch is None:
             return current
         return jax.tree_util.tree_map(lambda v: self._place.put(to_numpy(v), self._place.replicated), current)
