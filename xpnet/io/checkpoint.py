@@ -155,7 +155,7 @@ def _meta(path: Path, reader: NpzReader) -> dict[str, Any]:
     return meta
 
 
-def _network_config(path: Path, meta: dict[str, Any]) -> tuple[type, dict[str, Any]]:
+def _network_config(path: Path, meta: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """The network's class and its configuration (the constructor's arguments, checked by the class's schema)."""
     network = dict(meta["network"])
     cls_name = network.pop("class")
@@ -190,7 +190,7 @@ def _trainer_state(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[
     return {**join(state, arrays), "history": meta["history"]}
 
 
-def _read(path: Path) -> tuple[dict[str, Any], type, dict[str, Any], dict[str, dict[str, np.ndarray]]]:
+def _read(path: Path) -> tuple[dict[str, Any], Any, dict[str, Any], dict[str, dict[str, np.ndarray]]]:
     """Metadata, network class and configuration, and arrays (``params``, ``buffers``, ``state``: host arrays, checked
     against the architecture and the declared shapes) of the checkpoint at ``path``."""
     with NpzReader(path, CheckpointError, "checkpoint") as reader:

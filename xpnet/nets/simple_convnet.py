@@ -120,7 +120,7 @@ class SimpleConvNet(LayerNet):
         layers["Affine2"] = Affine(params=self._params, keys=("W3", "b3"), name="Affine2")
         return layers
 
-    def accuracy(self, x: Any, t: Any, batch_size: int = 100) -> float:  # type: ignore[override]
+    def accuracy(self, x: Any, t: Any, batch_size: int = 100) -> float:
         """Fraction of samples whose largest score is the target class (``batch_size`` images at a time, as the book's).
 
         Unlike the book's, the samples beyond the last full batch count too.
