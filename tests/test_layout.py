@@ -21,8 +21,9 @@ LAYERS = {
     "datasets": {"datasets", "errors"},
     "book": {"book", "_array", "_files", "errors"},
     "training": {"training", "book", "_array", "_files", "errors"},
-    "io": {"io", "training", "book", "_array", "_files", "errors"},
-    "cli": {"cli", "io", "training", "book", "datasets", "_array", "_files", "errors", "_version"},
+    "trainer": {"trainer", "training", "book", "_array", "_files", "errors"},  # the book's Trainer, on xpnet's
+    "io": {"io", "trainer", "training", "book", "_array", "_files", "errors"},
+    "cli": {"cli", "io", "trainer", "training", "book", "datasets", "_array", "_files", "errors", "_version"},
 }
 TOP = {"__init__", "__main__"}  # the package's face: may import anything
 

@@ -35,6 +35,10 @@ class DataOps:
         xp = self.xp
         return xp.take(a, xp.asarray(idx, device=compat.device(a)), axis=0)
 
+    def masked(self, x: Array, keep: Array) -> Array:
+        """``x`` where ``keep`` (a boolean array of ``x``'s shape) is True, 0 elsewhere: ReLU's and Dropout's gradient gate."""
+        return self.xp.where(keep, x, 0.0)
+
     def to_float(self, images: Array, dtype: Any, out: Array | None = None) -> Array:
         """``images`` in floating ``dtype``: integer pixels divided by 255 (the one pixel scaling), floats converted."""
         xp = self.xp
@@ -46,7 +50,15 @@ class DataOps:
 
 
 class NumpyDataOps(DataOps):
-    """NumPy's data operations: into the caller's buffers, with no temporary arrays."""
+    """NumPy's data operations: into the caller's buffers, with no temporary arrays; gates by a product."""
+
+    def masked(self, x: Array, keep: Array) -> Array:
+        """``x * keep``: NumPy's ``where`` on an irregular mask is eight times slower than a product (a branch an element).
+
+        Equal to the portable ``where`` for finite ``x``; an infinite or NaN entry of ``x`` where
+        ``keep`` is False gives NaN instead of 0.
+        """
+        return x * keep
 
     def buffer(self, shape: tuple[int, ...], dtype: Any) -> Array | None:
         return np.empty(shape, dtype)

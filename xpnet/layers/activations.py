@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._array import compat
 from .._array.checks import float_input, require_dout
+from .._array.ops import ops_for
 from ..functions import sigmoid
 from ._contract import require_forward
 
@@ -25,19 +27,26 @@ class Relu:
     row_wise = True
 
     def __init__(self) -> None:
-        self.mask: Array = None  # set by forward
+        self._keep: Array = None  # set by forward: x > 0
 
     def forward(self, x: Array) -> Array:
         """``x`` : array, any shape, real floating. Returns ``max(x, 0)``, same shape and dtype."""
         xp = float_input(x, "Relu.forward")
-        self.mask = x <= 0
-        return xp.where(self.mask, 0.0, x)
+        self._keep = x > 0
+        return xp.maximum(x, 0.0)
 
     def backward(self, dout: Array) -> Array:
         """``dout`` : floating array of the forward input's shape. Returns ``dout`` with 0 where ``x <= 0``."""
-        require_forward(self, self.mask)
-        xp = require_dout(dout, self.mask, tuple(self.mask.shape), "Relu.backward")
-        return xp.where(self.mask, 0.0, dout)
+        require_forward(self, self._keep)
+        xp = require_dout(dout, self._keep, tuple(self._keep.shape), "Relu.backward")
+        return ops_for(xp).masked(dout, self._keep)
+
+    @property
+    def mask(self) -> Array | None:
+        """True where the last ``forward`` input was not positive (the book's ``mask``); None before ``forward``."""
+        if self._keep is None:
+            return None
+        return compat.namespace_of(self._keep).logical_not(self._keep)
 
     def __repr__(self) -> str:
         return "Relu()"

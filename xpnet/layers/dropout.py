@@ -10,6 +10,7 @@ from typing import Any
 from .._array import compat
 from .._array.checks import float_input, require_dout
 from .._array.numbers import require_finite_number, require_seed
+from .._array.ops import ops_for
 from .._array.random import BITS, random_bits, stream_state
 from ._contract import require_forward
 
@@ -71,7 +72,7 @@ class Dropout:
         if not train_flg:
             return x * (1.0 - self.dropout_ratio)
         self.mask = self._draw(xp, x) > self._threshold
-        return xp.where(self.mask, x, 0.0)
+        return ops_for(xp).masked(x, self.mask)
 
     def _draw(self, xp: Any, x: Array) -> Array:
         """Uniform 24-bit integers of ``x``'s shape from the stream, which moves on by one draw."""
@@ -85,7 +86,7 @@ class Dropout:
         """``dout`` : floating array of the training input's shape. Returns ``dout`` where the unit was kept, else 0."""
         require_forward(self, self.mask)
         xp = require_dout(dout, self.mask, tuple(self.mask.shape), f"{self.name}.backward")
-        return xp.where(self.mask, dout, 0.0)
+        return ops_for(xp).masked(dout, self.mask)
 
     def __repr__(self) -> str:
         return f"{self.name}(dropout_ratio={self.dropout_ratio})"
