@@ -196,3 +196,50 @@ def test_not_learning_is_checked_from_the_first_evaluation_point():
     h = train(net, train_data, test_data, iters=10, batch_size=20, lr=1e-9, seed=1)  # before a whole epoch (30 steps)
     assert h.eval_iters == [10]
     assert any("not learning" in note for note in h.notes)
+
+
+def _early_stopper(**kw):
+    train_data, test_data = _blobs()
+    net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    return Trainer(net, train_data, test_data, batch_size=20, lr=0.5, seed=1, val_split=0.2, eval_every=5, **kw)
+
+
+def test_early_stopping_restores_the_parameters_of_best_iter_bit_for_bit():
+    trainer = _early_stopper(patience=2)
+    h = trainer.run(2000)
+    assert h.stop_reason == "early_stopping" and h.best_iter < h.iterations  # restoring changes something
+    again = _early_stopper()  # the same run, stopped at the best point
+    again.run(h.best_iter)
+    for key, value in again.network.params.items():
+        np.testing.assert_array_equal(trainer.network.params[key], value, err_msg=key)
+
+
+def test_a_resumed_run_still_restores_the_best_parameters():
+    whole = _early_stopper(patience=2)
+    h = whole.run(2000)
+    first = _early_stopper(patience=2)
+    first.run(h.best_iter + 5)  # past the best point, before the stop
+    state = first.state()
+    assert state["best"]["iteration"] == h.best_iter and set(state["best"]["params"]) == {"W1", "b1", "W2", "b2"}
+    train_data, test_data = _blobs()
+    net = TwoLayerNet(12, 8, 3, 0.1, params={k: np.array(v) for k, v in first.network.params.items()})
+    resumed = Trainer(net, train_data, test_data, batch_size=20, lr=0.5, seed=1, val_split=0.2, eval_every=5, patience=2)
+    resumed.load_state({**state, "best": {**state["best"], "params": {k: np.array(v) for k, v in state["best"]["params"].items()}}})
+    assert resumed.run(2000).best_iter == h.best_iter
+    for key, value in whole.network.params.items():
+        np.testing.assert_array_equal(net.params[key], value, err_msg=key)
+
+
+def test_the_history_test_accuracy_is_counted_on_the_test_set():
+    """An independent count with the final parameters, in NumPy: evaluating another set would not match."""
+    from conftest import blobs
+
+    (x, t), (xt, tt) = blobs(spread=90.0)  # overlapping classes: neither set is classified perfectly
+    net = TwoLayerNet(12, 8, 3, 0.1, seed=0)
+    h = Trainer(net, (x, t), (xt, tt), batch_size=20, lr=0.5, seed=1, eval_every=50, eval_async=False).run(100)
+    p = {k: np.asarray(v) for k, v in net.params.items()}
+    scores = np.maximum(xt / 255.0 @ p["W1"] + p["b1"], 0) @ p["W2"] + p["b2"]
+    assert h.test_acc[-1] == np.count_nonzero(np.argmax(scores, axis=1) == tt) / len(tt)
+    train_scores = np.maximum(x / 255.0 @ p["W1"] + p["b1"], 0) @ p["W2"] + p["b2"]
+    assert h.train_acc[-1] == np.count_nonzero(np.argmax(train_scores, axis=1) == t) / len(t)
+    assert h.test_acc[-1] != h.train_acc[-1]  # the two sets differ here, so a swap would show
