@@ -1,8 +1,8 @@
-"""xpnet: Deep Learning from Scratch (chapters 4-5) for NumPy, CuPy, PyTorch, JAX and any array-API library."""
+"""xpnet: Deep Learning from Scratch (chapters 4-7) for NumPy, CuPy, PyTorch, JAX and any array-API library."""
 
 from __future__ import annotations
 
-from . import backends, functions, gradient, layers
+from . import backends, functions, gradient, layers, nets, optim, util
 from ._version import __version__
 from .backends import Backend, available, get_backend
 from .errors import BackendError, CheckpointBackendError, CheckpointError, DataFileError, TrainingDiverged, XpnetError
@@ -25,8 +25,8 @@ from .gradient import gradient_descent, numerical_diff, numerical_gradient
 from .io import plot
 from .io.checkpoint import load, save
 from .io.plot import plot_history
-from .layers import AddLayer, Affine, MulLayer, Relu, Sigmoid, SoftmaxWithLoss
-from .nets import SimpleNet, TwoLayerNet
+from .layers import AddLayer, Affine, BatchNormalization, Convolution, Dropout, MulLayer, Pooling, Relu, Sigmoid, SoftmaxWithLoss
+from .nets import MultiLayerNet, MultiLayerNetExtend, SimpleConvNet, SimpleNet, TwoLayerNet
 from .optim import SGD, AdaGrad, Adam, Momentum, Nesterov, Optimizer, RMSprop, get_optimizer
 from .params import Params
 from .training import History, Trainer, train
@@ -38,20 +38,27 @@ __all__ = [
     "Affine",
     "Backend",
     "BackendError",
+    "BatchNormalization",
     "CheckpointBackendError",
     "CheckpointError",
+    "Convolution",
     "DataFileError",
+    "Dropout",
     "GradientCheckResult",
     "History",
     "Momentum",
     "MulLayer",
+    "MultiLayerNet",
+    "MultiLayerNetExtend",
     "Nesterov",
     "Optimizer",
     "Params",
+    "Pooling",
     "RMSprop",
     "Relu",
     "SGD",
     "Sigmoid",
+    "SimpleConvNet",
     "SimpleNet",
     "SoftmaxWithLoss",
     "Trainer",
@@ -75,8 +82,10 @@ __all__ = [
     "load_mnist",
     "log_softmax",
     "mean_squared_error",
+    "nets",
     "numerical_diff",
     "numerical_gradient",
+    "optim",
     "plot",
     "plot_history",
     "relu",
@@ -88,4 +97,5 @@ __all__ = [
     "softmax_cross_entropy",
     "step_function",
     "train",
+    "util",
 ]
