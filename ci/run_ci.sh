@@ -11,8 +11,10 @@ PY=${PYTHON:-python3}
 rm -rf .venv
 "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-# Optional backends, so that every backend but CuPy runs (torch==2.13.0 is a CPU build here).
-.venv/bin/python -m pip install --quiet "torch==2.13.0" jax jaxlib
+# Optional backends, so that every backend but CuPy runs (torch==2.13.0 is a CPU build here), and three libraries
+# without a row of their own (tests/test_other_namespaces.py): dask, ndonnx (without onnxruntime: its reference
+# implementation, offline) and marray; each test is skipped with the reason where one is missing.
+.venv/bin/python -m pip install --quiet "torch==2.13.0" jax jaxlib "dask[array]" ndonnx marray
 
 cmd=$("$PY" ci/readme_command.py test-command)
 echo "+ $cmd"

@@ -123,3 +123,57 @@ def test_modules_and_functions_stay_small():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
                 long_functions.append(f"{path.relative_to(ROOT)}:{node.name}")
     assert long_modules == [] and long_functions == []
+
+
+#: Backend names (and aliases) that code outside ``_array/`` must not compare: it asks a row's capability instead.
+BACKEND_NAMES = {"numpy", "torch", "jax", "cupy", "array_api_strict", "np", "cp", "strict", "pytorch"}
+
+
+def _string_constants(node: ast.AST) -> list[str]:
+    """The string constants of an expression compared against: itself, or the elements of a tuple, list or set."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return [s for elt in node.elts for s in _string_constants(elt)]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("set", "frozenset", "tuple"):
+        return [s for arg in node.args for s in _string_constants(arg)]
+    return []
+
+
+def backend_name_comparisons(source: str) -> list[tuple[int, str]]:
+    """``(line, name)`` of every comparison (==, !=, in, not in, is, a match-case value) of a backend name in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+        elif isinstance(node, ast.MatchValue):
+            operands = [node.value]
+        else:
+            continue
+        found += [(node.lineno, s) for op in operands for s in _string_constants(op) if s.strip().lower() in BACKEND_NAMES]
+    return found
+
+
+@pytest.mark.parametrize("snippet", [
+    "if name == 'numpy': pass", "ok = 'torch' != backend.name", "if be.name in ('cupy', 'other'): pass",
+    "x = name not in {'jax'}", "match name:\n    case 'array_api_strict': pass", "match n:\n    case 'np' | 'cp': pass",
+    "if name.lower() == 'PyTorch': pass", "if kind in frozenset(['strict']): pass",
+])
+def test_a_backend_name_comparison_is_found(snippet):
+    assert backend_name_comparisons(snippet)
+
+
+def test_other_uses_of_backend_names_are_not_comparisons():
+    snippet = "backend = 'numpy'\nprint('torch')\nf(backend='jax')\nif kind == 'relu': pass\nd = {'cupy': 1}"
+    assert backend_name_comparisons(snippet) == []
+
+
+def test_no_backend_name_is_compared_outside_the_array_layer():
+    """Outside ``_array/`` code asks a backend's row a question (``row.writable``, ``row.compiler``), never its name."""
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if "_array" in path.relative_to(ROOT).parts:
+            continue
+        for line, name in backend_name_comparisons(path.read_text(encoding="utf-8")):
+            offenders.append(f"{path.relative_to(ROOT)}:{line} compares {name!r}")
+    assert offenders == []

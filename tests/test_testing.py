@@ -88,3 +88,50 @@ def test_the_readme_example_runs_as_a_users_test_file(tmp_path):
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"\d+ passed", proc.stdout)
+
+
+def test_extra_backends_join_the_matrix_with_the_librarys_name_as_id():
+    da = pytest.importorskip("dask.array", reason="dask is not installed")
+    cases = backend_cases(extra=[da, "dask", ("dask.array", "cpu"), "no_such_library", "json", "numpy"])
+    known = [c.id for c in backend_cases()]
+    assert [c.id for c in cases] == [*known, "dask.array", "dask.array-2", "dask.array-cpu", "no_such_library", "json",
+                                     "numpy-2"]
+    extra = {c.id: c for c in cases[len(known):]}
+    assert extra["dask.array"].usable and extra["dask.array"].get().name == "dask.array"
+    assert extra["dask.array-cpu"].get().device_name == "cpu"
+    assert "unknown backend 'no_such_library'" in extra["no_such_library"].skip_reason
+    assert extra["json"].skip_reason.startswith("json: 'json' is not an array namespace")
+    params = backend_params(extra=[da, "no_such_library"])
+    assert [p.id for p in params[-2:]] == ["dask.array", "no_such_library"]
+    assert list(params[-2].marks) == [] and "unknown backend" in params[-1].marks[0].kwargs["reason"]
+    only = backend_params([BackendCase("numpy", "numpy", None)], extra=[("dask", "cpu")])
+    assert [p.id for p in only] == ["numpy", "dask.array-cpu"]
+
+
+def test_backends_agree_across_an_extra_library_and_a_difference_there_is_named():
+    da = pytest.importorskip("dask.array", reason="dask is not installed")
+    cases = [c for c in backend_cases(extra=[da]) if c.id in ("numpy", "dask.array")]
+    x = np.random.default_rng(2).normal(size=(3, 4))
+    results = assert_backends_agree(xpnet.softmax, x, cases=cases)
+    assert list(results) == ["numpy", "dask.array"] and isinstance(results["dask.array"], np.ndarray)
+
+    def off_on_dask(x):
+        return x * (1.001 if backend_of(x).name == "dask.array" else 1.0)
+
+    with pytest.raises(AssertionError, match="result differs between numpy and dask.array"):
+        assert_backends_agree(off_on_dask, x, cases=cases)
+
+
+def test_the_default_matrix_is_listed_in_the_array_layer_and_testing_names_no_library():
+    import ast
+
+    from xpnet._array.matrix import candidates
+
+    assert [case_id for case_id, _, _ in candidates()] == [c.id for c in backend_cases()]
+    tree = ast.parse((ROOT / "xpnet" / "testing.py").read_text(encoding="utf-8"))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and ast.get_docstring(node) is not None}
+    names = {"numpy", "torch", "jax", "cupy", "array_api_strict", "strict", "np", "cp", "pytorch"}
+    named = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+             and id(node) not in docstrings and node.value.split("-")[0] in names]
+    assert named == []

@@ -13,20 +13,37 @@ it is built with MPS; JAX's ``cuda:0`` when a JAX CUDA plugin is installed; CuPy
     def backend(request):
         return request.param.get()      # an xpnet Backend: backend.asarray(...), backend.xp, backend.device
 
-pytest itself is imported only by :func:`backend_params`.
+Any other array-API namespace joins the matrix as an extra case: a namespace module
+(``dask.array``, ``marray.masked_namespace(numpy)``), the name of an importable one
+(``"dask.array"``, ``"ndonnx"``), or a ``(backend, device)`` pair. Its id is the library's name
+(``dask.array``, ``ndonnx``, ``marray.numpy``), with ``-device`` when a device is given; a
+library that is not installed, or that xpnet refuses (an older standard, a missing function),
+is a case skipped with the reason::
+
+    import dask.array
+
+    @pytest.fixture(params=backend_params(extra=[dask.array, "ndonnx"]))
+    def backend(request):
+        return request.param.get()
+
+    assert_backends_agree(xpnet.softmax, x, cases=backend_cases(extra=[dask.array]))
+
+The default matrix's list of cases lives in :mod:`xpnet._array.matrix`. pytest itself is
+imported only by :func:`backend_params`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._array import compat
+from ._array.derived import namespace_label
+from ._array.matrix import candidates
 from ._array.registry import Backend, available, dtype_name, get_backend, to_numpy
 from .errors import BackendError
 
@@ -47,9 +64,9 @@ class BackendCase:
     ----------
     id : str
         Test id: ``numpy``, ``strict``, ``strict-device1``, ``torch``, ``torch-cuda``, ``torch-mps``,
-        ``jax``, ``jax-cuda``, ``cupy``.
-    backend : str
-        Backend name for :func:`xpnet.get_backend`.
+        ``jax``, ``jax-cuda``, ``cupy``; for an extra case the library's name (``dask.array``).
+    backend : str or namespace module
+        What :func:`xpnet.get_backend` takes: a backend name, or (extra cases) a namespace module.
     device : str or None
         Device string (None: the backend's default device).
     skip_reason : str or None
@@ -57,8 +74,8 @@ class BackendCase:
     """
 
     id: str
-    backend: str
-    device: str | None
+    backend: Any
+    device: Any
     skip_reason: str | None = None
 
     @property
@@ -71,37 +88,11 @@ class BackendCase:
         return get_backend(self.backend, self.device)
 
 
-def _candidates() -> list[tuple[str, str, str | None]]:
-    """``(id, backend, device)`` of every case this machine's installs could run."""
-    cases: list[tuple[str, str, str | None]] = [
-        ("numpy", "numpy", None), ("strict", "array_api_strict", None), ("strict-device1", "array_api_strict", "device1"),
-        ("torch", "torch", "cpu"),
-    ]
-    if importlib.util.find_spec("torch") is not None:
-        import torch
-
-        if torch.version.cuda is not None or getattr(torch.version, "hip", None) is not None:
-            cases.append(("torch-cuda", "torch", "cuda:0"))
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_built():
-            cases.append(("torch-mps", "torch", "mps"))
-    cases.append(("jax", "jax", "cpu"))
-    if any(importlib.util.find_spec(p) is not None for p in ("jax_cuda12_plugin", "jax_cuda13_plugin")):
-        cases.append(("jax-cuda", "jax", "cuda:0"))
-    cases.append(("cupy", "cupy", "cuda:0"))
-    return cases
-
-
-def backend_cases() -> list[BackendCase]:
-    """The backend matrix: every case, usable or with the reason it is skipped here.
-
-    Accelerator cases are listed when the installed build could have them (a CUDA build of
-    PyTorch, a JAX CUDA plugin, CuPy), so a GPU machine whose driver is broken shows the skip
-    and its reason instead of silently running on the CPU only.
-    """
+def _known_cases() -> list[BackendCase]:
+    """The default matrix (:func:`xpnet._array.matrix.candidates`), each case with the reason it cannot run here."""
     infos = {info.name: info for info in available()}
     out = []
-    for case_id, name, device in _candidates():
+    for case_id, name, device in candidates():
         info = infos[name]
         reason = None if info.usable else f"{name}: {info.reason}"
         if reason is None:
@@ -113,17 +104,62 @@ def backend_cases() -> list[BackendCase]:
     return out
 
 
-def backend_params(cases: list[BackendCase] | None = None) -> list[Any]:
+def _extra_case(entry: Any, taken: set[str]) -> BackendCase:
+    """The case of one extra backend: a namespace module, a backend name, or a ``(backend, device)`` pair."""
+    backend, device = entry if isinstance(entry, tuple) and len(entry) == 2 else (entry, None)
+    reason = None
+    try:
+        be = get_backend(backend, device)
+        label, place = be.name, be.device_name
+    except (BackendError, ValueError, TypeError) as exc:
+        label = backend.strip() if isinstance(backend, str) else namespace_label(backend)
+        place, reason = str(device), f"{label}: {exc}"
+    case_id = label if device is None else f"{label}-{place}"
+    base, n = case_id, 1
+    while case_id in taken:  # the same library twice (another device, or a known one added again)
+        n += 1
+        case_id = f"{base}-{n}"
+    taken.add(case_id)
+    return BackendCase(case_id, backend, device, reason)
+
+
+def backend_cases(extra: Sequence[Any] | None = None) -> list[BackendCase]:
+    """The backend matrix: every case, usable or with the reason it is skipped here.
+
+    Accelerator cases are listed when the installed build could have them (a CUDA build of
+    PyTorch, a JAX CUDA plugin, CuPy), so a GPU machine whose driver is broken shows the skip
+    and its reason instead of silently running on the CPU only.
+
+    Parameters
+    ----------
+    extra : sequence, optional
+        More backends to add after the default matrix: namespace modules (``dask.array``,
+        ``marray.masked_namespace(numpy)``), backend names or names of importable namespace
+        modules (``"ndonnx"``), or ``(backend, device)`` pairs. Each case's id is its library's
+        name (``-device`` appended when a device is given); one that cannot run here carries the reason.
+    """
+    out = _known_cases()
+    taken = {case.id for case in out}
+    return out + [_extra_case(entry, taken) for entry in (extra or ())]
+
+
+def backend_params(cases: list[BackendCase] | None = None, *, extra: Sequence[Any] | None = None) -> list[Any]:
     """The matrix as ``pytest.param(case, id=case.id)`` values, skipped with the reason where unusable.
 
     Use them as ``@pytest.fixture(params=backend_params())`` or ``@pytest.mark.parametrize("case", backend_params())``;
-    ``case.get()`` is the Backend.
+    ``case.get()`` is the Backend. ``cases`` replaces the default matrix; ``extra`` adds backends
+    to it (or to ``cases``), as :func:`backend_cases` does.
     """
     import pytest
 
+    if cases is None:
+        chosen = backend_cases(extra)
+    else:
+        taken = {case.id for case in cases}
+        chosen = [*cases, *(_extra_case(entry, taken) for entry in (extra or ()))]
     return [
         pytest.param(case, id=case.id, marks=[pytest.mark.skip(reason=case.skip_reason)] if case.skip_reason else [])
-        for case in (backend_cases() if cases is None else cases)
+        for case in chosen
     ]
 
 
@@ -203,8 +239,9 @@ def assert_backends_agree(
         Tolerances; default per dtype of the first backend's result (:data:`TOLERANCES`),
         exact for integers and booleans.
     cases : list of BackendCase, optional
-        Default: :func:`backend_cases`. Unusable cases are left out; so is JAX for float64
-        arguments without its 64-bit mode (with a warning).
+        Default: :func:`backend_cases`; ``backend_cases(extra=[dask.array])`` adds other
+        libraries. Unusable cases are left out; so is JAX for float64 arguments without its
+        64-bit mode (with a warning).
 
     Returns
     -------

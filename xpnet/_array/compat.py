@@ -10,10 +10,12 @@ import array_api_compat
 import numpy as np
 
 __all__ = [
+    "MIN_STANDARD",
     "NUMPY",
     "compat_module",
     "device",
     "is_array",
+    "is_lazy",
     "is_writeable",
     "library",
     "library_name",
@@ -26,15 +28,21 @@ __all__ = [
 Array = Any
 
 
+#: The oldest version of the array API standard xpnet's code needs (Python scalars as arguments of ``where``,
+#: ``maximum``, ``clip``: 2024.12). A namespace that declares an older one is refused up front.
+MIN_STANDARD = "2024.12"
+
+
 def _fast_numpy() -> Any:
-    """NumPy's namespace for xpnet: NumPy itself where it implements the standard (2.1+), else the compat wrapper.
+    """NumPy's namespace for xpnet: NumPy itself where it implements the standard xpnet needs (NumPy 2.2+, which
+    declares 2024.12), else the compat wrapper.
 
     Its reductions go straight to the ufuncs' ``reduce`` (what ``np.sum`` and ``np.max`` call after
     a Python-level dispatch that costs more than the work at a training step's sizes): the one
     operation xpnet overrides for a backend. Everything else is the module's own.
     """
-    major, minor = (int(p) for p in np.__version__.split(".")[:2])
-    base = np if (major, minor) >= (2, 1) else importlib.import_module("array_api_compat.numpy")
+    own_version = str(getattr(np, "__array_api_version__", ""))
+    base = np if own_version >= MIN_STANDARD else importlib.import_module("array_api_compat.numpy")
     fast = types.ModuleType("numpy", "NumPy for xpnet: the standard namespace, reductions through ufunc.reduce.")
     own = {"__name__", "__doc__", "__spec__", "__loader__", "__package__", "__path__", "__file__", "__getattr__", "__dir__"}
     vars(fast).update({k: v for k, v in vars(base).items() if k not in own})
@@ -154,6 +162,11 @@ def is_writeable(x: Array) -> bool:
     if array_api_compat.is_torch_array(x) and x.requires_grad:
         return False
     return bool(array_api_compat.is_writeable_array(x))
+
+
+def is_lazy(x: Array) -> bool:
+    """True when reading ``x``'s values may compute a graph (dask, ndonnx; JAX, which dispatches asynchronously)."""
+    return bool(array_api_compat.is_lazy_array(x))
 
 
 # Library tests, for the backend registry's rows.

@@ -5,8 +5,9 @@ Given a namespace (a module the compat layer knows, or that declares
 what the standard promises: the default device from ``__array_namespace_info__`` (or
 ``device(asarray(0.0))``), the devices it lists, placement with ``asarray(..., device=)``,
 transfer to the host through DLPack (then ``numpy.asarray``, then a library's own
-``to_numpy``-style method), and whether its arrays can be written, found by trying on a
-small array of its own.
+``to_numpy``-style method), whether its arrays can be written, found by trying on a small
+array of its own, and, for a lazy library, how to compute its arrays now
+(:func:`~xpnet._array.lazy.settle_for`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import compat
+from .lazy import settle_for
 from .rows import Row
 
 __all__ = ["derived_row", "namespace_label"]
@@ -117,6 +119,6 @@ def derived_row(xp: Any) -> Row:
         is_namespace=lambda other: other is xp, device=_device_for,
         devices=lambda ns: tuple(_device_label(d, _devices(ns)) for d in _devices(ns)),
         device_name=lambda dev: _device_label(dev, _devices(xp)), to_host=_to_host, writable=_writable(xp),
-        shares_host_memory=True, derived=True,
+        shares_host_memory=True, settle=settle_for(xp, _to_host), derived=True,
     )
 

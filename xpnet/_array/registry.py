@@ -20,11 +20,12 @@ from ..errors import BackendError
 from . import compat
 from .derived import derived_row, namespace_label
 from .rows import KNOWN_ROWS, MIN_STANDARD, Row
+from .standard import REQUIRED, check_arrays, check_namespace, namespace_of_module
 
 __all__ = [
-    "BACKEND_NAMES", "Backend", "BackendInfo", "available", "backend_name", "backend_of", "dtype_name", "get_backend",
-    "move_target", "names_backend", "namespace_name", "read_only_reason", "resolve_dtype", "row_for", "row_of",
-    "to_numpy", "usable_backends",
+    "BACKEND_NAMES", "MIN_STANDARD", "REQUIRED", "Backend", "BackendInfo", "available", "backend_name", "backend_of",
+    "check_namespace", "dtype_name", "get_backend", "move_target", "names_backend", "namespace_name", "read_only_reason",
+    "resolve_dtype", "row_for", "row_of", "to_numpy", "usable_backends",
 ]
 
 _FLOAT_NAMES = ("float32", "float64")
@@ -32,10 +33,9 @@ _BY_NAME = {row.name: row for row in KNOWN_ROWS}
 _ALIASES = {alias: row.name for row in KNOWN_ROWS for alias in row.aliases}
 #: Libraries whose array namespace is a submodule of the package a user names.
 _MODULE_ALIASES = {"dask": "dask.array"}
-#: What xpnet's math calls in a namespace: a library without one is refused up front, naming it.
-REQUIRED = ("abs", "all", "any", "arange", "argmax", "asarray", "astype", "concat", "count_nonzero", "exp", "isdtype",
-            "isfinite", "log", "matmul", "max", "maximum", "mean", "min", "reshape", "sqrt", "stack", "sum", "take",
-            "where", "zeros")
+#: Libraries that wrap another namespace, by the function that does: the name ``"marray.numpy"``, which such a namespace
+#: records as its name, is ``marray.masked_namespace(numpy)`` (made anew when no such module was imported yet).
+_WRAPPERS = {"marray": "masked_namespace"}
 _DERIVED: dict[int, Row] = {}
 
 BACKEND_NAMES: tuple[str, ...] = tuple(row.name for row in KNOWN_ROWS)
@@ -236,47 +236,35 @@ def _import_row(row: Row) -> Any:
         raise _import_failure(row.name, row.install, exc) from exc
 
 
-def _namespace_of_module(module: Any, label: str) -> Any:
-    """The array-API namespace of a library module (itself, or array-api-compat's wrapper of it)."""
-    if hasattr(module, "__array_api_version__") and hasattr(module, "__array_namespace_info__"):
-        return module
-    make = getattr(module, "asarray", None)
-    if make is None:
-        raise ValueError(f"{label} is not an array namespace: it has no asarray (pass a module such as dask.array)")
+def _unknown(name: str) -> ValueError:
+    return ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}, or pass an array-API "
+                      "namespace module (e.g. dask.array) or the name of one that can be imported")
+
+
+def _wrapped_namespace(top: str, inner_name: str, name: str) -> Any:
+    """The namespace that library ``top`` wraps around the importable namespace ``inner_name`` (``"marray.numpy"``)."""
     try:
-        return compat.namespace(make(0.0))
-    except TypeError as exc:
-        raise ValueError(f"{label} is not an array-API namespace that xpnet can use ({exc})") from None
+        inner = importlib.import_module(inner_name)
+    except ImportError:
+        raise _unknown(name) from None
+    return getattr(importlib.import_module(top), _WRAPPERS[top])(inner)
 
 
 def _import_namespace(name: str) -> Any:
-    """The namespace of an importable module named ``name`` (``"dask.array"``, ``"ndonnx"``)."""
+    """The namespace of an importable module named ``name`` (``"dask.array"``, ``"ndonnx"``, ``"marray.numpy"``)."""
     module_name = _MODULE_ALIASES.get(name, name)
+    top, _, rest = module_name.partition(".")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if importlib.util.find_spec(module_name.split(".")[0]) is None:
-            raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}, or pass an "
-                             "array-API namespace module (e.g. dask.array) or the name of one that can be imported") from None
-        raise _import_failure(module_name, f"pip install {module_name.split('.')[0]}", exc) from exc
+        if top in _WRAPPERS and rest and exc.name == module_name:
+            return _wrapped_namespace(top, rest, name)
+        if importlib.util.find_spec(top) is None or exc.name == module_name:  # no such library, or no such module of it
+            raise _unknown(name) from None
+        raise _import_failure(module_name, f"pip install {top}", exc) from exc  # one of its dependencies is missing
     except Exception as exc:  # a broken install
-        raise _import_failure(module_name, f"pip install {module_name.split('.')[0]}", exc) from exc
-    return _namespace_of_module(module, repr(name))
-
-
-def check_namespace(xp: Any) -> None:
-    """Refuse, in one sentence, a namespace of an older standard than xpnet needs or lacking a function its math calls."""
-    label = namespace_label(xp)
-    version = getattr(xp, "__array_api_version__", None)
-    if version is not None and str(version) < MIN_STANDARD:
-        raise BackendError(
-            f"{label} implements version {version} of the array API standard; xpnet needs {MIN_STANDARD} or newer "
-            "(Python scalars as arguments of where, maximum, clip): update the library, or select a newer "
-            "version where it has a switch (array_api_strict.set_array_api_strict_flags(api_version=...))"
-        )
-    missing = [fn for fn in REQUIRED if not hasattr(xp, fn)]
-    if missing:
-        raise BackendError(f"{label} lacks {', '.join(missing)}, which xpnet's math calls; it cannot be a backend")
+        raise _import_failure(module_name, f"pip install {top}", exc) from exc
+    return namespace_of_module(module, repr(name))
 
 
 def _resolve_namespace(backend: Any) -> tuple[Row, Any]:
@@ -289,12 +277,15 @@ def _resolve_namespace(backend: Any) -> tuple[Row, Any]:
         xp = _import_namespace(name)
     elif isinstance(backend, types.ModuleType) or hasattr(backend, "__array_api_version__"):
         known = _known_row_of_namespace(backend)
-        xp = backend if known is not None else _namespace_of_module(backend, namespace_label(backend))
+        xp = backend if known is not None else namespace_of_module(backend, namespace_label(backend))
     else:
         raise TypeError(
             f"backend must be a name ({', '.join(BACKEND_NAMES)}, or an importable array-API module such as "
             f"'dask.array'), an array namespace module or a Backend, got {type(backend).__name__} {backend!r}"
         )
+    if _known_row_of_namespace(xp) is None:  # a library xpnet has no row for: what its row is derived from, checked first
+        check_namespace(xp)
+        check_arrays(xp)
     return row_for(xp), xp
 
 
@@ -332,7 +323,8 @@ def get_backend(backend: str | Any | Backend = "numpy", device: Any = None) -> B
     problem = row.problem(xp)
     if problem is not None:
         raise BackendError(f"{row.name} is installed but not usable here: {problem}")
-    check_namespace(xp)
+    if not row.derived:  # a derived row's namespace was checked before its row was made
+        check_namespace(xp)
     return Backend(row.name, xp, row.device(xp, device))
 
 

@@ -22,9 +22,7 @@ from . import compat, devices
 
 __all__ = ["KNOWN_ROWS", "MIN_STANDARD", "Row"]
 
-#: The oldest version of the array API standard xpnet's code needs (Python scalars as arguments of
-#: ``where``, ``maximum``, ``clip``: 2024.12).
-MIN_STANDARD = "2024.12"
+MIN_STANDARD = compat.MIN_STANDARD  # the oldest version of the array API standard xpnet's code needs
 
 
 def _none(*args: Any) -> None:
@@ -67,6 +65,11 @@ class Row:
         The name of the compiler that traces and compiles the training step (``"xla"``), or None.
     ``ops``
         ``"module:Class"`` of its :class:`~xpnet._array.ops.Ops` subclass, or None (the portable ops).
+    ``settle``
+        For a lazy library (its arrays are graphs computed when read: dask, ndonnx), a function
+        that computes a list of its arrays now, in one go, and returns them as arrays of the
+        library that hold their values (dask's ``persist``): a training loop calls it between
+        chunks of steps, so that graphs do not grow with every step. None where arrays hold values.
     """
 
     name: str
@@ -90,6 +93,7 @@ class Row:
     ops: str | None = None
     float64_problem: Callable[[Any, Any], str | None] = _none
     enable_float64: Callable[[], None] = _no_switch
+    settle: Callable[[list[Any]], list[Any]] | None = None
     aliases: tuple[str, ...] = ()
     derived: bool = False
 

@@ -60,19 +60,16 @@ def backend_from_args(args: argparse.Namespace, dtype: str | None = None) -> Bac
 def backend_for(name: str, device: str | None, dtype: str | None = None) -> Backend:
     """Backend ``name`` on ``device`` for a network of ``dtype`` (bad names become a UsageError).
 
-    float64 on JAX switches on JAX's 64-bit mode for this process, as the command owns it.
+    float64 switches on float64 where the library needs a switch (JAX's 64-bit mode) for this
+    process, as the command owns it.
     """
-    if name == "jax" and dtype == "float64":
-        try:
-            import jax
-        except ImportError:
-            pass  # get_backend says how to install it
-        else:
-            jax.config.update("jax_enable_x64", True)
     try:
-        return get_backend(name, device)
+        backend = get_backend(name, device)
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from exc
+    if dtype == "float64":
+        backend.enable_float64()
+    return backend
 
 
 def load_dataset(args: argparse.Namespace, data_dir: str | None = None) -> tuple[Any, str]:

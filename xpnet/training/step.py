@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._array.lazy import settled
 from .._array.trust import trusted
 from .._array.registry import to_numpy
 from .data import Batches
@@ -83,13 +84,30 @@ class TrainStep:
     def run(self, block: np.ndarray, pos: int, n: int, upcoming: np.ndarray | None, stopping: Callable[[], bool]) -> int:
         """Up to ``n`` steps on the rows ``block[pos:pos + n]``, one at a time; stops early when ``stopping()``.
 
-        Returns the number of steps done.
+        Returns the number of steps done. Afterwards the network and the optimizer hold concrete state
+        (:meth:`settle`).
         """
-        for done in range(n):
-            if done and stopping():
-                return done
+        done = 0
+        while done < n and not (done and stopping()):
             self(block, pos + done, upcoming)
-        return n
+            done += 1
+        self.settle()
+        return done
+
+    def settle(self) -> None:
+        """On a lazy backend (``row.settle``: dask, ndonnx), compute the parameters, buffers, optimizer state and
+        pending losses now, in one go, so that the next steps start from values, not from a graph of every step so far."""
+        settle = self.network.backend.row.settle
+        if settle is None:
+            return
+        net, opt = self.network, self.optimizer
+        state = opt.state() if hasattr(opt, "state") and hasattr(opt, "load_state") else {}
+        params, buffers, state, self._pending = settled(settle, (dict(net.params), dict(net.buffers), state, self._pending))
+        with trusted():
+            net.params = params
+            net.buffers.update(buffers)
+            if state:
+                opt.load_state(state)
 
     @property
     def pending(self) -> int:
