@@ -307,3 +307,16 @@ def test_state_of_other_parameters_or_optimizers_is_refused():
         Adam().load_state({"iter": 2.0, "m": {}, "v": {}})
     with pytest.raises(TypeError, match=r"AdaGrad\.load_state: state must be a dict \(from state\(\)\), got list"):
         AdaGrad().load_state([])
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
+def test_zero_d_numpy_parameters_take_numpy_scalar_gradients(name):
+    """The book's ``df(x, y)`` on 0-d arrays returns NumPy scalars (``x / 10.0``): they are gradients of one value."""
+    from xpnet.optim import get_optimizer
+
+    arrays, floats = {"x": np.asarray(-7.0), "y": np.asarray(2.0)}, {"x": -7.0, "y": 2.0}
+    opt_a, opt_f = get_optimizer(name), get_optimizer(name)
+    for _ in range(3):
+        opt_a.update(arrays, {"x": arrays["x"] / 10.0, "y": 2.0 * arrays["y"]})
+        opt_f.update(floats, {"x": floats["x"] / 10.0, "y": 2.0 * floats["y"]})
+    assert float(arrays["x"]) == floats["x"] and float(arrays["y"]) == floats["y"]

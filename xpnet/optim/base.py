@@ -9,6 +9,8 @@ import types
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .._array import compat
 from .._array.checks import describe
 from .._array.numbers import require_finite_number
@@ -239,6 +241,8 @@ def _check_pair(where: str, key: str, param: Any, grad: Any) -> None:
     if not compat.is_array(param):
         raise TypeError(f"{where}: params[{key!r}] must be an array or a number, got {describe(param)}")
     shape = tuple(param.shape)
+    if shape == () and isinstance(grad, np.generic) and isinstance(param, np.ndarray):
+        return  # NumPy's 0-d arithmetic (x / 10.0 for a 0-d x) gives scalars: one value, as the parameter holds
     if not compat.is_array(grad) or is_number(grad):
         raise TypeError(f"{where}: grads[{key!r}] must be an array of shape {shape}, got {describe(grad)}")
     if tuple(grad.shape) != shape:
@@ -268,6 +272,8 @@ def _check_state_entry(where: str, name: str, value: Any, param: Any) -> None:
     """A loaded state entry must look like its parameter: a number for a number, else the same shape and dtype."""
     if is_number(param) and is_number(value):
         return
+    if isinstance(value, np.generic) and isinstance(param, np.ndarray) and param.ndim == 0:
+        return  # NumPy's 0-d arithmetic gives scalars
     if not compat.is_array(value) or is_number(value) or is_number(param):
         raise TypeError(f"{where}: the optimizer's state {name} is {describe(value)}, but its parameter is {describe(param)}")
     if tuple(value.shape) != tuple(param.shape) or value.dtype != param.dtype:
