@@ -38,6 +38,19 @@ def write_mnist_dir(directory: Path, n_train: int = 600, n_test: int = 200, *, o
     return directory
 
 
+def rewrite_meta(path: Path, out: Path, edit) -> Path:
+    """The checkpoint at ``path`` with its metadata changed by ``edit(meta)``, written to ``out`` as ``np.savez`` writes one."""
+    import json
+
+    with np.load(path) as z:
+        members = {k: z[k] for k in z.files}
+    meta = json.loads(members["meta"].item())
+    edit(meta)
+    with open(out, "wb") as fh:
+        np.savez(fh, **{**members, "meta": np.asarray(json.dumps(meta))})
+    return out
+
+
 def env() -> dict[str, str]:
     """The environment for a child ``python -m xpnet``: this checkout first on the path."""
     out = dict(os.environ)

@@ -180,7 +180,9 @@ def test_help_documents_every_train_option(capsys):
         main(["train", "--help"])
     out = capsys.readouterr().out
     for option in ("--backend", "--device", "--dtype", "--iters", "--batch-size", "--lr", "--hidden-size", "--activation",
-                   "--seed", "--data-dir", "--save", "--resume", "--plot", "--history", "--quiet", "--val-split", "--patience"):
+                   "--seed", "--data-dir", "--save", "--resume", "--plot", "--history", "--quiet", "--val-split", "--patience",
+                   "--model", "--hidden-sizes", "--weight-init", "--batch-norm", "--dropout", "--weight-decay", "--optimizer",
+                   "--epochs", "--eval-samples"):
         assert option in out
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _files import env, one_line_error, write_mnist_dir, xpnet_command
+from _files import env, one_line_error, rewrite_meta, write_mnist_dir, xpnet_command
 from conftest import to_np
 
 import xpnet
@@ -67,17 +67,6 @@ def test_resume_without_options_continues_the_recorded_run(run, tmp_path, capsys
     assert "array_api_strict" in capsys.readouterr().out
 
 
-def _rewrite(path: Path, out: Path, edit) -> Path:
-    """``path`` with its metadata changed by ``edit(meta)``, written as ``np.savez`` writes a checkpoint."""
-    with np.load(path) as z:
-        members = {k: z[k] for k in z.files}
-    meta = json.loads(members["meta"].item())
-    edit(meta)
-    with open(out, "wb") as fh:
-        np.savez(fh, **{**members, "meta": np.asarray(json.dumps(meta))})
-    return out
-
-
 def _as_version_1(meta: dict) -> None:
     """The layout of version 1: the history in the metadata and a second copy in the trainer state."""
     assert meta["version"] == 3 and "history" not in meta["trainer_state"]
@@ -94,7 +83,7 @@ def test_the_history_is_stored_once(run):
 
 
 def test_a_version_1_checkpoint_resumes_bit_identically(run, tmp_path):
-    old = _rewrite(run, tmp_path / "v1.npz", _as_version_1)
+    old = rewrite_meta(run, tmp_path / "v1.npz", _as_version_1)
     ckpt = load_checkpoint(old)
     assert ckpt.meta["version"] == 1 and ckpt.trainer_state["history"] == ckpt.meta["history"]
     assert _train("--resume", str(old), "--save", str(tmp_path / "from-v1.npz")) == 0
@@ -110,7 +99,7 @@ def test_a_trainer_state_without_its_history_is_refused(run, tmp_path):
         meta["history"] = None
 
     with pytest.raises(CheckpointError, match=r"corrupt checkpoint metadata: metadata\.trainer_state needs metadata\.history"):
-        load_checkpoint(_rewrite(run, tmp_path / "no-history.npz", drop))
+        load_checkpoint(rewrite_meta(run, tmp_path / "no-history.npz", drop))
 
 
 # --------------------------------------------------------------------------- --resume without --save: the same file
@@ -137,7 +126,7 @@ def test_resume_without_save_keeps_the_file_on_divergence(run, tmp_path, capsys)
     def explode(meta: dict) -> None:
         meta["run"]["lr"] = 1e30
 
-    path = _rewrite(run, tmp_path / "net.npz", explode)
+    path = rewrite_meta(run, tmp_path / "net.npz", explode)
     before = path.read_bytes()
     assert _train("--resume", str(path), "--iters", "120") == 1
     assert f"{path} was not overwritten" in one_line_error(capsys.readouterr().err)
@@ -165,7 +154,7 @@ def test_a_resumed_summary_times_this_process_and_the_history_keeps_the_totals(r
     def slow_first_part(meta: dict) -> None:
         meta["history"].update(train_time=1000.0, eval_time=500.0, elapsed=1600.0)
 
-    path = _rewrite(run, tmp_path / "net.npz", slow_first_part)
+    path = rewrite_meta(run, tmp_path / "net.npz", slow_first_part)
     assert _train("--resume", str(path), "--iters", "120") == 0
     summary = capsys.readouterr().out.splitlines()[0]
     found = re.search(r"after 120 iterations \| iterations 61-120 in this process: ([\d.]+) s in all \(training ([\d.]+) s "

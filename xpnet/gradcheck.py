@@ -36,7 +36,7 @@ class GradientCheckResult:
         )
 
 
-def gradient_check(network: Any, x: Any, t: Any, *, method: str = "batched") -> GradientCheckResult:
+def gradient_check(network: Any, x: Any, t: Any, *, method: str = "batched", h: float = 1e-4) -> GradientCheckResult:
     """Compare ``network.gradient`` with ``network.numerical_gradient`` on ``(x, t)``.
 
     Runs on a float64 copy of ``network`` on its own backend and device whatever the
@@ -44,16 +44,21 @@ def gradient_check(network: Any, x: Any, t: Any, *, method: str = "batched") -> 
 
     Parameters
     ----------
-    network : TwoLayerNet
-    x : array, shape (N, input_size), real floating
+    network : TwoLayerNet, MultiLayerNet, MultiLayerNetExtend or SimpleConvNet (any LayerNet)
+    x : array, shape (N, input_size) or (N, *sample_shape), real floating
     t : array, labels (N,) or one-hot (N, output_size)
-    method : {"batched", "loop"}
-        How the numerical gradient is evaluated (see ``TwoLayerNet.numerical_gradient``).
+    method : {"batched", "loop", "auto"}
+        How the numerical gradient is evaluated (see ``LayerNet.numerical_gradient``; ``"batched"``
+        needs row-wise layers after every parameter, ``"auto"`` batches where it can).
+    h : float
+        Step of the central differences (the book's 1e-4). A smaller one (1e-7 in float64) keeps
+        the steps off the kinks of ReLU and max pooling where pre-activations are tiny (the
+        chapter 7 network with weights of std 0.01).
     """
     net64 = network.to(dtype="float64")
     xp = net64.backend.xp
     x64 = xp.astype(x, xp.float64) if x.dtype != xp.float64 else x
-    numerical = net64.numerical_gradient(x64, t, method=method)
+    numerical = net64.numerical_gradient(x64, t, method=method, h=h)
     backprop = net64.gradient(x64, t)
     mean_abs, max_rel = {}, {}
     for key in numerical:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .registry import Backend
+from .registry import Backend, dtype_name
 
 __all__ = ["BITS", "batch_indices", "default_rng", "index_dtype", "normal", "random_bits", "stream_state"]
 
@@ -57,10 +57,16 @@ def index_dtype(xp: Any) -> Any:
     return xp.int64 if default == xp.int64 else xp.uint32
 
 
+def _wrap32(x: Any) -> Any:
+    """``x mod 2**32`` for ``x`` below 2**49: a mask in int64; uint32 arithmetic wraps by itself (and JAX without its 64-bit
+    mode cannot hold the mask, 2**32 - 1, as a constant)."""
+    return x if dtype_name(x.dtype) == "uint32" else x & _M32
+
+
 def _mul32(x: Any, c: int) -> Any:
     """``(x * c) mod 2**32`` for ``x`` below 2**32, without a product beyond 2**48 (int64 and uint32 alike)."""
     lo, hi = c & 0xFFFF, c >> 16
-    return (x * lo + (((x * hi) & 0xFFFF) << 16)) & _M32
+    return _wrap32(x * lo + (((x * hi) & 0xFFFF) << 16))
 
 
 def _mix32(x: Any) -> Any:
@@ -96,6 +102,6 @@ def random_bits(xp: Any, state: Any, shape: tuple[int, ...], device: Any) -> tup
     for s in shape:
         n *= int(s)
     idx = xp.arange(n, dtype=dt, device=device)
-    bits = _mix32(_mix32((idx + base) & _M32) ^ key) >> (32 - BITS)
-    nxt = xp.stack([key, (counter + 1) & _M32])
+    bits = _mix32(_mix32(_wrap32(idx + base)) ^ key) >> (32 - BITS)
+    nxt = xp.stack([key, _wrap32(counter + 1)])
     return xp.reshape(bits, shape), nxt

@@ -10,7 +10,7 @@ from ..backends import Backend, get_backend
 
 __all__ = [
     "EXIT_FAILURE", "EXIT_USAGE", "OneLineParser", "UsageError", "backend_for", "backend_from_args", "fraction", "load_data",
-    "load_dataset", "non_negative_int", "positive_float", "positive_int",
+    "load_dataset", "non_negative_float", "non_negative_int", "positive_float", "positive_int",
 ]
 
 #: A mistake of the user: the command line, a file or a directory it names.
@@ -42,6 +42,7 @@ def _number_type(convert: type, ok: Callable[[float], bool], expected: str) -> C
 positive_int = _number_type(int, lambda v: v >= 1, "a positive integer")
 non_negative_int = _number_type(int, lambda v: v >= 0, "a non-negative integer")
 positive_float = _number_type(float, lambda v: 0 < v < float("inf"), "a positive finite number")
+non_negative_float = _number_type(float, lambda v: 0 <= v < float("inf"), "a non-negative finite number")
 fraction = _number_type(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
 
 

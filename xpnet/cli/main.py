@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import os
 import platform
 import signal
@@ -20,10 +19,9 @@ from typing import Any
 from .._array.numbers import flag_names
 from .._version import __version__
 from .common import (
-    EXIT_FAILURE, EXIT_USAGE, OneLineParser, UsageError, backend_from_args, fraction, load_dataset, non_negative_int,
-    positive_float,
-    positive_int,
+    EXIT_FAILURE, EXIT_USAGE, OneLineParser, UsageError, fraction, non_negative_float, non_negative_int, positive_float, positive_int,
 )
+from .models import MODELS, dropout_ratio, hidden_sizes, weight_init
 
 __all__ = ["build_parser", "main"]
 
@@ -46,24 +44,67 @@ def _add_data_options(p: argparse.ArgumentParser, *, resumable: bool = False) ->
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``xpnet`` command."""
-    parser = OneLineParser(prog="xpnet", description="Deep Learning from Scratch (chapters 4-5) on any array-API backend.")
+    parser = OneLineParser(prog="xpnet", description="Deep Learning from Scratch (chapters 4-7) on any array-API backend.")
     parser.add_argument("--version", action="version", version=f"xpnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_train_parser(sub)
+    _add_gradcheck_parser(sub)
+    i = sub.add_parser("info", help="version and the array backends usable on this machine")
+    i.set_defaults(func=_cmd_info)
+    return parser
 
-    t = sub.add_parser("train", help="train TwoLayerNet on MNIST or Fashion-MNIST (defaults: the book's chapter-5 run)",
-                       description="Train TwoLayerNet on MNIST (or Fashion-MNIST, or any MNIST-format set) with mini-batch SGD. "
-                       "Defaults are the book's run: "
-                       "784-50-10, ReLU, lr 0.1, batch 100, 10,000 iterations, accuracy once per epoch.")
+
+def _add_network_options(p: argparse.ArgumentParser, *, train: bool) -> None:
+    """``--model`` and the options that shape its network (train has more of them than gradcheck)."""
+    p.add_argument("--model", choices=MODELS, default=None,
+                   help="the network: two-layer (TwoLayerNet, chapter 5), multi-layer (MultiLayerNetExtend, chapter 6) or "
+                   "convnet (SimpleConvNet, chapter 7) (default: two-layer; multi-layer with --hidden-sizes)")
+    if train:
+        p.add_argument("--hidden-size", type=positive_int, default=None, help="two-layer: hidden layer width (default: 50)")
+    widths = "100,100,100,100,100" if train else "100,100, as the book's check of Batch Normalization"
+    p.add_argument("--hidden-sizes", metavar="N,N,...", type=hidden_sizes, default=None,
+                   help=f"multi-layer: widths of the hidden layers, comma-separated (default: {widths})")
+    p.add_argument("--activation", choices=["relu", "sigmoid"], default=None,
+                   help="two-layer and multi-layer: hidden activation (default: relu)")
+    if train:
+        p.add_argument("--weight-init", metavar="S", type=weight_init, default=None,
+                       help="scale of the initial weights: a std, or for multi-layer relu/he (He: sqrt(2/n)) or "
+                       "sigmoid/xavier (Xavier: sqrt(1/n)), n a layer's inputs (default: 0.01; multi-layer: relu)")
+        p.add_argument("--weight-init-std", metavar="S", type=positive_float, default=None,
+                       help="std of the initial weights, as --weight-init S")
+    p.add_argument("--batch-norm", action="store_true", default=None,
+                   help="multi-layer: Batch Normalization after every hidden Affine layer")
+    p.add_argument("--dropout", metavar="RATIO", type=dropout_ratio, default=None,
+                   help="multi-layer: Dropout after every hidden activation, dropping this fraction of the units in training")
+    p.add_argument("--weight-decay", metavar="LAMBDA", type=non_negative_float, default=None,
+                   help="L2 weight decay: 0.5 * LAMBDA * sum(W**2) over the weights added to the loss (default: 0)")
+
+
+def _add_train_parser(sub: Any) -> None:
+    t = sub.add_parser("train", help="train a network of the book on MNIST or Fashion-MNIST (defaults: the book's runs)",
+                       description="Train a network of the book on MNIST (or Fashion-MNIST, or any MNIST-format set). "
+                       "Defaults are the book's runs: two-layer 784-50-10 ReLU, SGD lr 0.1, batch 100, 10,000 iterations "
+                       "(chapter 5); multi-layer 784-100x5-10 with He's initial weights, SGD lr 0.1, 10,000 iterations; "
+                       "convnet SimpleConvNet (conv 30x5x5, hidden 100), Adam lr 0.001, batch 100, 20 epochs, evaluation "
+                       "on the first 1000 images of each set (chapter 7). Accuracy once per epoch, in test mode.")
     _add_backend_options(t, None, "float32, or the checkpoint's with --resume", resumable=True)
+    _add_network_options(t, train=True)
+    t.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"], default=None,
+                   help="the update rule of chapter 6 (default: sgd; convnet: adam)")
+    t.add_argument("--lr", type=positive_float, default=None,
+                   help="learning rate (default: 0.1 with sgd, 0.001 with adam for convnet; another optimizer: its own, "
+                   "the book's 0.01 or Adam's 0.001)")
     t.add_argument("--iters", type=positive_int, default=None,
-                   help="total training iterations, counting those of a resumed run (default: 10000, or the resumed run's)")
+                   help="total training iterations, counting those of a resumed run (default: 10000; convnet: 20 epochs; "
+                   "or the resumed run's)")
+    t.add_argument("--epochs", type=positive_int, default=None,
+                   help="the length in epochs instead: N * training images / batch size iterations (not with --iters)")
     t.add_argument("--batch-size", type=positive_int, default=None, help="mini-batch size (default: 100)")
-    t.add_argument("--lr", type=positive_float, default=None, help="SGD learning rate (default: 0.1)")
-    t.add_argument("--hidden-size", type=positive_int, default=None, help="hidden layer width (default: 50)")
-    t.add_argument("--activation", choices=["relu", "sigmoid"], default=None, help="hidden activation (default: relu)")
-    t.add_argument("--weight-init-std", type=positive_float, default=None, help="std of the initial weights (default: 0.01)")
     t.add_argument("--seed", type=non_negative_int, default=None, help="random seed for weights and batches (default: random, printed)")
     t.add_argument("--eval-every", type=positive_int, default=None, help="iterations between evaluations (default: one epoch)")
+    t.add_argument("--eval-samples", metavar="N", type=positive_int, default=None,
+                   help="measure each evaluation point on the first N images of each set, and the whole sets once at the end "
+                   "(the book's evaluate_sample_num_per_epoch; default: all; convnet: 1000)")
     t.add_argument("--val-split", type=fraction, default=None, help="fraction of the training set held out for validation (default: 0)")
     t.add_argument("--patience", type=positive_int, default=None,
                    help="stop after N evaluations without better validation accuracy, keeping the best parameters (needs --val-split)")
@@ -71,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(t, resumable=True)
     t.add_argument("--num-classes", type=positive_int, default=None,
                    help="number of classes K, labels 0..K-1 (default: from the labels, e.g. 47 for EMNIST Balanced)")
+    _add_run_options(t)
+    t.set_defaults(func=_cmd_train)
+
+
+def _add_run_options(t: argparse.ArgumentParser) -> None:
+    """Outputs, resume, threads and the other options of how ``train`` runs."""
     t.add_argument("--save", metavar="PATH", default=None,
                    help="write a checkpoint (.npz) at the end, on Ctrl-C, SIGTERM or SIGHUP, and keep the old one on divergence "
                    "(default with --resume: the resumed checkpoint)")
@@ -88,21 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
                    "XLA_FLAGS=--xla_force_host_platform_device_count=N first); the batch size must divide by N")
     t.add_argument("--eager", action="store_true", help="run the step op by op instead of compiled (JAX compiles it by default)")
     t.add_argument("--quiet", action="store_true", help="print only the final summary")
-    t.set_defaults(func=_cmd_train)
 
-    g = sub.add_parser("gradcheck", help="the book's gradient check on 3 MNIST images",
-                       description="Compare backprop and numerical gradients of TwoLayerNet(784, 50, 10) on 3 MNIST images (in float64).")
+
+def _add_gradcheck_parser(sub: Any) -> None:
+    g = sub.add_parser("gradcheck", help="the book's gradient checks (chapters 5 to 7), in float64",
+                       description="Compare backprop and numerical gradients (in float64): of TwoLayerNet(784, 50, 10) on 3 "
+                       "MNIST images as in chapter 5, of MultiLayerNetExtend(784, [100, 100], 10) on them as chapter 6 checks "
+                       "Batch Normalization, or of a small SimpleConvNet (10 filters 3x3, hidden 10) on 3 random 10x10 inputs "
+                       "as in chapter 7.")
     _add_backend_options(g, "float64", "float64, the only dtype the check runs in")
-    g.add_argument("--activation", choices=["relu", "sigmoid"], default="relu", help="hidden activation (default: relu)")
+    _add_network_options(g, train=False)
     g.add_argument("--seed", type=non_negative_int, default=0, help="seed of the initial weights (default: 0)")
     g.add_argument("--threshold", type=positive_float, default=1e-7, help="largest acceptable mean absolute difference (default: 1e-7)")
     _add_data_options(g)
     g.set_defaults(func=_cmd_gradcheck)
-
-    i = sub.add_parser("info", help="version and the array backends usable on this machine")
-    i.set_defaults(func=_cmd_info)
-
-    return parser
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -121,38 +167,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
-    import numpy as np
+    from .gradcheck import run_gradcheck
 
-    from ..datasets import count_classes
-    from ..gradcheck import gradient_check
-    from ..nets import TwoLayerNet
-
-    if args.dtype != "float64":
-        raise UsageError(f"--dtype {args.dtype} does not apply: the gradient check runs in float64 "
-                         "(central differences in float32 lose the digits it compares)")
-    be = backend_from_args(args, "float64")
-    ((x_train, t_train), (_, t_test)), dataset = load_dataset(args)
-    width = int(x_train.shape[1])
-    try:
-        net = TwoLayerNet(width, 50, count_classes(t_train, t_test), activation=args.activation, backend=be,
-                          dtype="float64", seed=args.seed)
-    except TypeError as exc:  # e.g. a device without float64
-        raise UsageError(str(exc)) from exc
-    x = be.asarray(np.asarray(x_train[:3], np.float32) / np.float32(255), dtype="float64")  # load_mnist's scaling
-    t = be.asarray(t_train[:3])
-    count = sum(math.prod(p.shape) for p in net.params.values())
-    print(f"computing numerical gradients of {count:,} parameters with {be} ...", flush=True)  # seconds, on some backends
-    result = gradient_check(net, x, t)
-    book = {"W1": 4e-10, "b1": 2.5e-9, "W2": 5.5e-9, "b2": 1.4e-7}
-    print(f"gradient check on {x.shape[0]} images of {width} pixels from {dataset} ({be}, float64 numerical vs backprop):")
-    for key, diff in result.mean_abs_diff.items():
-        print(f"  {key}: {diff:.2e}   (book: {book[key]:.1e})   max rel err {result.max_rel_error[key]:.1e}")
-    worst = result.worst()
-    if worst > args.threshold:
-        print(f"FAILED: largest difference {worst:.2e} exceeds {args.threshold:.1e}", file=sys.stderr)
-        return 1
-    print(f"OK: every difference is below {args.threshold:.1e}")
-    return 0
+    return run_gradcheck(args)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -237,8 +254,8 @@ def _main(argv: list[str]) -> int:
         print(f"{where}: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT
     except MemoryError as exc:
-        print(f"{where}: error: out of memory{': ' + _one_line(exc) if str(exc) else ''}; try a smaller --hidden-size or "
-              "--batch-size", file=sys.stderr)
+        print(f"{where}: error: out of memory{': ' + _one_line(exc) if str(exc) else ''}; try a smaller --batch-size "
+              "or a smaller network", file=sys.stderr)
         return EXIT_FAILURE
     except XpnetError as exc:
         print(f"{where}: error: {_one_line(exc)}", file=sys.stderr)

@@ -138,7 +138,8 @@ def write_outputs(args: argparse.Namespace, trainer: Any, history: History, run:
             failed.append(f"cannot write history {args.history}: {exc.strerror or exc}")
     if args.plot and history.iterations:
         try:
-            plot_history(history, args.plot, title=f"TwoLayerNet on MNIST ({trainer.backend}, {trainer.dtype_name})")
+            plot_history(history, args.plot, title=f"{type(trainer.network).__name__} on {history.config.get('dataset', 'MNIST')} "
+                                                   f"({trainer.backend}, {trainer.dtype_name})")
             written.append(f"plot {args.plot}")
         except Exception as exc:  # matplotlib's failures are its own; the run's results are written already
             failed.append(f"cannot write plot {args.plot}: {getattr(exc, 'strerror', None) or exc}")

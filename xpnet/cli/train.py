@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import secrets
 import signal
 import sys
@@ -17,7 +18,8 @@ from ..training.history import EvalRecord, History
 from ..training.progress import PROGRESS_SECONDS, ProgressBar
 from .common import EXIT_FAILURE, UsageError, backend_for, load_data
 from .outputs import check_not_inputs, check_outputs, resume_hint, write_outputs
-from .resume import check_data, fresh_settings, resumed_settings, run_record
+from .models import CLASSES, build_network, describe_network
+from .resume import check_data, fresh_settings, resumed_settings, run_record, settle_length
 
 __all__ = ["run_train"]
 
@@ -112,31 +114,37 @@ def _backend(args: argparse.Namespace, s: dict[str, Any], resumed: bool) -> Any:
                          "pass --backend (and --device) to continue it elsewhere") from None
 
 
-def _network(args: argparse.Namespace, ckpt: Any, s: dict[str, Any], be: Any, width: int, classes: int) -> Any:
-    """The resumed network moved to ``be``, or a new one for inputs of ``width`` values and ``classes`` classes."""
-    from ..nets import TwoLayerNet
-
+def _network(args: argparse.Namespace, ckpt: Any, s: dict[str, Any], be: Any, image_shape: list[int], classes: int) -> Any:
+    """The resumed network moved to ``be``, or a new one for images of ``image_shape`` and ``classes`` classes."""
+    if ckpt is not None:
+        _check_resumed(args, ckpt.network, s["model"], math.prod(image_shape))
+    input_dim = (1, *image_shape) if len(image_shape) == 2 else tuple(image_shape)
+    if ckpt is None and s["model"] == "convnet" and len(input_dim) != 3:
+        raise UsageError(f"--model convnet needs images of height and width; the data's are of shape {tuple(image_shape)}")
     try:
-        if ckpt is not None:
-            if ckpt.network.input_size != width:
-                raise UsageError(f"--resume {args.resume}: the network expects {ckpt.network.input_size} inputs, the data has {width}")
-            if args.num_classes is not None and args.num_classes != ckpt.network.output_size:
-                raise UsageError(f"--num-classes {args.num_classes} differs from the resumed network's {ckpt.network.output_size} outputs")
-            return ckpt.network.to(be.name, be.device)
-        return TwoLayerNet(width, s["hidden_size"], classes, s["weight_init_std"], activation=s["activation"], backend=be,
-                           dtype=s["dtype"], seed=s["seed"])
-    except (TypeError, ValueError) as exc:  # e.g. float64 on a device without float64
+        return ckpt.network.to(be.name, be.device) if ckpt is not None else build_network(s, be, input_dim, classes)
+    except (TypeError, ValueError) as exc:  # e.g. float64 on a device without float64, images too small for the filters
         raise UsageError(f"--resume {args.resume}: {exc}" if ckpt is not None else str(exc)) from exc
+
+
+def _check_resumed(args: argparse.Namespace, net: Any, model: str, width: int) -> None:
+    """Refuse a resumed network of another model than its run's, or one that does not fit the data or ``--num-classes``."""
+    if type(net).__name__ != CLASSES[model]:
+        raise CheckpointError(f"{args.resume}: corrupt run record: the run's model is {model} ({CLASSES[model]}), "
+                              f"the checkpoint holds a {type(net).__name__}")
+    if net.input_size != width:
+        raise UsageError(f"--resume {args.resume}: the network expects {net.input_size} inputs, the data has {width}")
+    if args.num_classes is not None and args.num_classes != net.output_size:
+        raise UsageError(f"--num-classes {args.num_classes} differs from the resumed network's {net.output_size} outputs")
 
 
 def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
     """Network, trainer, settings and run record for this invocation (fresh or resumed); data checked before building."""
     from ..datasets import count_classes
-    from ..training import Trainer
 
     ckpt, recorded, state = _resumed(args) if args.resume is not None else (None, {}, {})
     if ckpt is not None:
-        s = resumed_settings(args, recorded, args.resume, len(state["history"].get("train_loss", [])))
+        s = resumed_settings(args, recorded, args.resume)
     else:
         s = fresh_settings(args)
         if s["seed"] is None:  # one seed for the weights and the batches, printed: --seed repeats the run
@@ -151,14 +159,9 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str
     check_not_inputs(args, _data_files(s["data_dir"]))
     if ckpt is not None:
         check_data(recorded, identity, args.resume)
-    net = _network(args, ckpt, s, be, int(x_train.shape[1]), args.num_classes or count_classes(t_train, t_test))
-    try:
-        trainer = Trainer(net, (x_train, t_train), (x_test, t_test), batch_size=s["batch_size"], lr=s["lr"],
-                          seed=s["seed"], eval_every=s["eval_every"], gradient=s["gradient"], val_split=s["val_split"],
-                          patience=s["patience"], train_threads=args.threads or 1, eval_threads=args.eval_threads,
-                          compiled=False if args.eager else None, data_parallel=args.data_parallel)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    net = _network(args, ckpt, s, be, identity["image_shape"], args.num_classes or count_classes(t_train, t_test))
+    trainer = _trainer(args, net, s, (x_train, t_train), (x_test, t_test))
+    settle_length(s, trainer.train_set.n, len(state["history"].get("train_loss", [])) if state else 0, args.resume)
     if ckpt is not None:
         try:
             trainer.load_state(state)
@@ -166,6 +169,19 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[str
             raise CheckpointError(f"{args.resume}: corrupt trainer state: {type(exc).__name__}: {exc}") from exc
     trainer.history.config["dataset"] = identity["name"]
     return net, trainer, s, run_record(s, be.name, trainer, identity)
+
+
+def _trainer(args: argparse.Namespace, net: Any, s: dict[str, Any], train: tuple[Any, Any], test: tuple[Any, Any]) -> Any:
+    """The trainer of settings ``s`` (a setting it refuses is a UsageError)."""
+    from ..training import Trainer
+
+    try:
+        return Trainer(net, train, test, batch_size=s["batch_size"], optimizer=s["optimizer"], lr=s["lr"], seed=s["seed"],
+                       eval_every=s["eval_every"], eval_samples=s["eval_samples"], gradient=s["gradient"],
+                       val_split=s["val_split"], patience=s["patience"], train_threads=args.threads or 1,
+                       eval_threads=args.eval_threads, compiled=False if args.eager else None, data_parallel=args.data_parallel)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _data_files(data_dir: str | None) -> list[Path]:
@@ -187,13 +203,8 @@ def run_train(args: argparse.Namespace) -> int:
     iters, before = s["iters"], _Spent.of(trainer.history)
     start = before.iterations
     rep = _Reporter(iters, start, args.quiet)
-    rep.line(
-        f"training TwoLayerNet({net.input_size}, {net.hidden_size}, {net.output_size}, {net.activation}) on "
-        f"{trainer.history.config['dataset']} ({trainer.train_set.n} train / {trainer.test.n} test images) with "
-        f"{trainer.backend}, {trainer.dtype_name}: batch {trainer.batch_size}, lr {s['lr']}, "
-        f"{iters} iterations{f' from {start}' if start else ''}, seed {trainer.seed}"
-        + (f"; saved back to {args.resume} (--save PATH writes elsewhere)" if args.save_back else "")
-    )
+    rep.line(_header(net, trainer, s, start) + (f"; saved back to {args.resume} (--save PATH writes elsewhere)"
+                                                 if args.save_back else ""))
     if trainer.compiled and start < iters:  # the first chunk of steps compiles before it runs: seconds without a line
         rep.line("compiling the training step ...")
     with _StopOnSignal(trainer) as stopper:
@@ -219,6 +230,16 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"xpnet train: trained, but {'; '.join(failed)}", file=sys.stderr)
         return EXIT_FAILURE
     return 0
+
+
+def _header(net: Any, trainer: Any, s: dict[str, Any], start: int) -> str:
+    """The first line: network, data, backend, optimizer, length and seed."""
+    epochs = f" ({s['epochs']} epochs)" if s["epochs"] is not None else ""
+    sampled = f", evaluation on the first {s['eval_samples']} images of each set" if s["eval_samples"] is not None else ""
+    return (f"training {describe_network(net)} on {trainer.history.config['dataset']} ({trainer.train_set.n} train / "
+            f"{trainer.test.n} test images) with {trainer.backend}, {trainer.dtype_name}: batch {trainer.batch_size}, "
+            f"{trainer.optimizer!r}, {s['iters']} iterations{epochs}{f' from {start}' if start else ''}{sampled}, "
+            f"seed {trainer.seed}")
 
 
 def _report(written: list[str], failed: list[str]) -> str:
@@ -247,6 +268,9 @@ def _summary(history: History, trainer: Any, elapsed: float, before: _Spent, wri
     """The last line: results of the whole run, then the times of this process (the history keeps the run's totals)."""
     test = history.final_test_acc
     train_acc = history.train_acc[-1] if history.train_acc else None
+    whole = ""
+    if history.full_train_acc is not None:  # the evaluation points measured the first images of each set
+        train_acc, whole = history.full_train_acc, " (whole sets)"
     best = f", best validation at iteration {history.best_iter} restored" if history.best_iter else ""
     warned = f", {len(history.notes)} warning{'s' if len(history.notes) > 1 else ''} below" if history.notes else ""
     here = _Spent.of(history).since(before)
@@ -258,7 +282,7 @@ def _summary(history: History, trainer: Any, elapsed: float, before: _Spent, wri
         covers += " in this process: "
     where = f"{trainer.backend}" + (f" and {trainer.data_parallel - 1} more devices, batch split" if trainer.data_parallel > 1 else "")
     print(
-        f"done ({history.stop_reason}{best}{warned}): test acc {_acc(test)}, train acc {_acc(train_acc)} after {history.iterations} "
+        f"done ({history.stop_reason}{best}{warned}): test acc {_acc(test)}, train acc {_acc(train_acc)}{whole} after {history.iterations} "
         f"iterations | {covers}{elapsed:.1f} s in all (training {here.train_time:.1f} s at {rate:.0f} it/s, "
         f"evaluation {here.eval_time:.1f} s{', alongside training' if trainer.eval_async else ''}{compiled}) | "
         f"{where}, {trainer.dtype_name}{', compiled' if trainer.compiled else ''}, seed {trainer.seed}"

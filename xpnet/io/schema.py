@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ARRAY", "META", "META_V1", "META_V3", "NETWORKS", "Obj", "SchemaError", "validate"]
+__all__ = ["ARRAY", "META", "META_V1", "META_V3", "NETWORKS", "Obj", "RUN", "RUN_V3", "SchemaError", "validate"]
 
 #: Nesting allowed inside free-form values (configs, generator states).
 MAX_DEPTH = 8
@@ -32,10 +32,14 @@ class Check:
 
 @dataclass(frozen=True)
 class Obj:
-    """A JSON object with required and optional keys; other keys are allowed and ignored."""
+    """A JSON object with required and optional keys; other keys are allowed and ignored.
+
+    ``together`` names optional keys that come all or none: the fields a newer writer adds.
+    """
 
     required: dict[str, Any] = field(default_factory=dict)
     optional: dict[str, Any] = field(default_factory=dict)
+    together: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,28 @@ RUN = Obj(required={
     "gradient": one_of("backprop", "numerical"), "data": DATA,
 })
 
+FRACTION = Check(lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)")
+DROPOUT = Check(lambda v: _number(v) and 0 < v < 1, "a number in (0, 1)")
+NON_NEGATIVE = Check(lambda v: _number(v) and math.isfinite(v) and v >= 0, "a non-negative finite number")
+INIT_SCALE = Check(lambda v: POSITIVE.test(v) or isinstance(v, str) and INIT.test(v),
+                   "a positive finite number or 'relu', 'he', 'sigmoid', 'xavier'")
+OPTIMIZER = one_of("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+#: The fields of the run record that ``xpnet train --model`` added: all of them, or none (an older record, of a
+#: TwoLayerNet trained with SGD).
+RUN_ADDED = {
+    "model": one_of("two-layer", "multi-layer", "convnet"), "hidden_sizes": Maybe(ListOf(SIZE)), "batch_norm": BOOL,
+    "dropout": Maybe(DROPOUT), "weight_decay": NON_NEGATIVE, "optimizer": OPTIMIZER, "epochs": Maybe(SIZE),
+    "eval_samples": Maybe(SIZE),
+}
+#: The run record of version 3: every field typed. ``hidden_size`` is TwoLayerNet's width and ``activation`` null for
+#: the convnet; ``weight_init_std`` a number or He's/Xavier's name; ``iters`` the total, counted from ``epochs`` if given.
+RUN_V3 = Obj(
+    required={**{k: v for k, v in RUN.required.items() if k not in ("hidden_size", "activation", "weight_init_std")},
+              "val_split": FRACTION, "hidden_size": Maybe(SIZE), "activation": Maybe(ACTIVATION),
+              "weight_init_std": INIT_SCALE},
+    optional=RUN_ADDED, together=tuple(RUN_ADDED),
+)
+
 #: The whole metadata of a checkpoint of version 2 (format and version are checked before this). A trainer state
 #: needs ``history`` (not null), which the checkpoint's reader checks besides.
 META = Obj(
@@ -162,8 +188,7 @@ META_V3 = Obj(
         required={"rng": JSON_OBJECT},
         optional={"bad_evals": COUNT, "best": Maybe(JSON_OBJECT), "optimizer": JSON_OBJECT})),
         "arrays": Check(lambda v: isinstance(v, dict) and len(v) <= 10_000, "an object of at most 10000 arrays"),
-        "run": Maybe(Obj(required={k: RUN.required[k] for k in ("backend", "device", "dtype", "iters", "seed", "batch_size",
-                                                                 "eval_every", "val_split", "patience", "gradient", "data")}))},
+        "run": Maybe(RUN_V3)},
 )
 
 
@@ -182,6 +207,10 @@ def validate(value: Any, spec: Any, where: str = "metadata") -> None:
         for key, sub in spec.optional.items():
             if key in value:
                 validate(value[key], sub, f"{where}.{key}")
+        present = [key for key in spec.together if key in value]
+        if present and len(present) < len(spec.together):
+            missing = next(key for key in spec.together if key not in value)
+            raise SchemaError(f"{where} has field {present[0]!r} but no field {missing!r}")
     elif isinstance(spec, ListOf):
         if not isinstance(value, list):
             raise SchemaError(f"{where} must be a list, got {_show(value)}")

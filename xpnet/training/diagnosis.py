@@ -22,7 +22,7 @@ DATA_SCALE_LIMIT = 1e3
 FIRST_LOSS_FACTOR = 100
 
 
-def divergence_message(value: float, iteration: int, first_loss: float, *, lr: float | None, init_std: float | None,
+def divergence_message(value: float, iteration: int, first_loss: float, *, lr: float | None, init_std: float | str | None,
                        scale: float, n_classes: int) -> str:
     """The message of :class:`~xpnet.errors.TrainingDiverged`: what happened, and the likely cause with a fix.
 
@@ -33,7 +33,7 @@ def divergence_message(value: float, iteration: int, first_loss: float, *, lr: f
     first_loss : float
         The loss of the run's first step (from the initial weights).
     lr, init_std : float or None
-        The learning rate and the initial weights' standard deviation, where known.
+        The learning rate and the initial weights' standard deviation (or He's or Xavier's name), where known.
     scale : float
         Largest |x| of the training inputs (:meth:`~xpnet.training.data.DeviceSet.scale`).
     n_classes : int
@@ -44,7 +44,8 @@ def divergence_message(value: float, iteration: int, first_loss: float, *, lr: f
         return (f"{head}; likely cause: the data: training inputs reach |x| = {scale:.3g}; scale them to about [0, 1] "
                 "(uint8 pixels are scaled by 1/255 for you)")
     if not math.isfinite(first_loss) or first_loss > FIRST_LOSS_FACTOR * chance:
-        std = f"weight_init_std {init_std:g}, " if init_std is not None else ""
+        shown = init_std if isinstance(init_std, str) else f"{init_std:g}"  # He's or Xavier's name, or a number
+        std = f"weight_init_std {shown}, " if init_std is not None else ""
         return (f"{head}; likely cause: the initial weight scale ({std}the book uses 0.01): the first step's loss was "
                 f"already {first_loss:.4g}, against {chance:.2f} at chance level; try --weight-init-std 0.01")
     hint = f", e.g. --lr {0.1 if lr > 0.5 else lr / 10:g}" if lr is not None else ""  # the book's 0.1 for absurd rates
