@@ -735,8 +735,13 @@ NAN_CASES = [
     case("TwoLayerNet-nan-weights", lambda be: net(be, params=NAN_WEIGHTS).loss(x4(be), I(be, [0, 1]))),
     *[case(f"TwoLayerNet.accuracy-{name}", lambda be, v=v: net(be).accuracy(x4_with(be, v), I(be, [0, 1])))
       for name, v in (("nan", np.nan), ("inf", np.inf))],
-    case("TwoLayerNet.accuracy-nan-weights", lambda be: net(be, params=NAN_WEIGHTS).accuracy(x4(be), I(be, [0, 1]))),
 ]
+
+
+def test_accuracy_of_diverged_weights_warns_and_counts_them_wrong(backend):
+    """The book's batch_norm_test.py measures diverged networks: a number, with a warning, never an argmax of NaN."""
+    with pytest.warns(RuntimeWarning, match="NaN or infinite.*count as misclassified"):
+        assert net(backend, params=NAN_WEIGHTS).accuracy(x4(backend), I(backend, [0, 1])) == 0.0
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # NumPy's note on inf - inf

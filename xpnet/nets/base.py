@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import secrets
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -263,8 +264,8 @@ class LayerNet:
         """Fraction of samples whose largest score is the target class, as a Python float.
 
         Evaluates ``batch_size`` samples at a time (test mode) so memory stays bounded. Checks the
-        labels (one-hot rows must be one-hot) and that the scores are finite (NaN/inf in ``x`` or
-        the parameters would otherwise give a meaningless accuracy): ValueError naming the problem.
+        labels (one-hot rows must be one-hot); NaN or inf in ``x`` raises ValueError. A sample whose
+        scores are not finite (diverged parameters) counts as misclassified, with a RuntimeWarning.
         """
         where = f"{type(self).__name__}.accuracy"
         batch_size = require_positive_int(batch_size, where, "batch_size")
@@ -280,10 +281,10 @@ class LayerNet:
             total = hits if total is None else total + hits
             finite = ok if finite is None else finite & ok
         if not bool(finite):
-            raise ValueError(
-                f"{where}: some scores are NaN or infinite, so the accuracy would be meaningless; "
-                "check x and the parameters for NaN/inf (e.g. xp.all(xp.isfinite(x)))"
-            )
+            if not bool(xp.all(xp.isfinite(x))):
+                raise ValueError(f"{where}: x holds NaN or infinite values; clean or drop those samples first")
+            warnings.warn(f"{where}: some scores are NaN or infinite (have the parameters diverged?); those samples count "
+                          "as misclassified", RuntimeWarning, stacklevel=2)
         return int(total) / n
 
     def count_correct(self, x: Array, labels: Array) -> tuple[Array, Array]:
@@ -303,8 +304,9 @@ class LayerNet:
         scores = self._forward(x, f"{type(self).__name__}.accuracy")
         xp = compat.namespace_of(scores)
         y = xp.argmax(scores, axis=1)
-        hits = xp.count_nonzero(y == xp.astype(labels, y.dtype))
-        return hits, xp.all(xp.isfinite(scores))
+        finite = xp.all(xp.isfinite(scores), axis=1)  # a sample with a NaN score is never counted as correct
+        hits = xp.count_nonzero((y == xp.astype(labels, y.dtype)) & finite)
+        return hits, xp.all(finite)
 
     def numerical_gradient(self, x: Array, t: Array, *, method: str = "auto", h: float = 1e-4) -> dict[str, Array]:
         """Gradients of the training loss (``train_flg=True``) by central differences, one per parameter.
