@@ -18,7 +18,7 @@ LAYERS = {
     "_version": {"_version"},
     "_array": {"_array", "errors"},
     "_files": {"_files", "errors"},
-    "datasets": {"datasets", "errors"},
+    "datasets": {"datasets", "_array", "errors"},  # host data: the one pixel scaling lives in _array's operations
     "book": {"book", "_array", "_files", "errors"},
     "training": {"training", "book", "_array", "_files", "errors"},
     "trainer": {"trainer", "training", "book", "_array", "_files", "errors"},  # the book's Trainer, on xpnet's

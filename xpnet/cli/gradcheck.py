@@ -51,7 +51,10 @@ def _inputs(model: str, images: Any, seed: int) -> tuple[Any, tuple[int, ...], s
     if model == "convnet":
         x = np.random.default_rng(seed).random((len(images), 1, SMALL_SIDE, SMALL_SIDE))
         return x, (1, SMALL_SIDE, SMALL_SIDE), f"{len(x)} random {SMALL_SIDE}x{SMALL_SIDE} inputs (seed {seed}) labelled as the first images"
-    x = (np.asarray(images, np.float32) / np.float32(255)).astype(np.float64)
+    from .._array.compat import NUMPY
+    from .._array.ops import ops_for
+
+    x = ops_for(NUMPY).to_float(np.asarray(images), np.dtype(np.float32)).astype(np.float64)  # load_mnist's scaling
     return x, (int(x.shape[1]),), f"{len(x)} images of {x.shape[1]} pixels"
 
 

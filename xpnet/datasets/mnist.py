@@ -19,6 +19,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from xpnet._array.compat import NUMPY
+from xpnet._array.ops import ops_for
 from xpnet.datasets.checks import check_classes, check_images, check_labels, check_num_classes, image_size, count_classes
 from xpnet.datasets.idx import _read_idx
 from xpnet.errors import DataFileError
@@ -360,9 +362,7 @@ def _images(images: np.ndarray, normalize: bool, flatten: bool) -> np.ndarray:
     shaped = images.reshape(n, prod(images.shape[1:])) if flatten else images.reshape(n, 1, *images.shape[1:])
     if not normalize:
         return shaped
-    out = shaped.astype(np.float32)
-    out /= np.float32(255)
-    return out
+    return ops_for(NUMPY).to_float(shaped, np.dtype(np.float32))  # the one pixel scaling: pixel / 255 in float32
 
 
 def _labels(labels: np.ndarray, one_hot: bool, k: int) -> np.ndarray:
