@@ -19,6 +19,7 @@ __all__ = [
     "batch_input",
     "describe",
     "float_input",
+    "floating_arrays",
     "require_array",
     "require_dout",
     "require_floating",
@@ -64,6 +65,16 @@ def require_nonempty(x: Array, where: str, name: str) -> None:
     """Raise ValueError when ``x`` has no elements (an empty batch)."""
     if any(int(s) == 0 for s in x.shape):
         raise ValueError(f"{where}: {name} is empty (shape {tuple(x.shape)}); a batch needs at least one sample")
+
+
+def floating_arrays(where: str, **arrays: Any) -> Any:
+    """Namespace of ``arrays`` (given by name) after checking each is a floating array, all of one backend and device."""
+    for name, value in arrays.items():
+        require_array(value, where, name)
+    xp = _compat.namespace(*arrays.values(), where=where)
+    for name, value in arrays.items():
+        require_floating(xp, value, where, name)
+    return xp
 
 
 def float_input(x: Any, where: str, name: str = "x", *, like: Any = None) -> Any:

@@ -7,9 +7,9 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from .._array import compat
-from .._array.checks import require_array, require_dout, require_floating
+from .._array.checks import floating_arrays, require_array, require_dout, require_floating
 from .._array.trust import is_trusted
-from ._contract import require_forward
+from ._contract import own_parameters, parameter, require_forward
 
 __all__ = ["Affine"]
 
@@ -18,11 +18,7 @@ Array = Any
 
 def _check_params(W: Any, b: Any, where: str) -> None:
     """``W`` (D, M) and ``b`` (M,): floating arrays of one backend and device."""
-    require_array(W, where, "W")
-    require_array(b, where, "b")
-    xp = compat.namespace(W, b, where=where)
-    require_floating(xp, W, where, "W")
-    require_floating(xp, b, where, "b")
+    floating_arrays(where, W=W, b=b)
     if W.ndim != 2 or b.ndim != 1 or b.shape[0] != W.shape[1]:
         raise ValueError(f"{where}: W must be (D, M) and b (M,), got W {tuple(W.shape)} and b {tuple(b.shape)}")
 
@@ -72,6 +68,10 @@ class Affine:
     ``W`` give float64 outputs and gradients).
     """
 
+    _params: MutableMapping[str, Any]
+    keys: tuple[str, ...]
+    name: str
+
     #: Each output row depends on its input row only (a network's batched numerical gradient relies on it).
     row_wise = True
     #: ``backward`` may skip the input gradient (``compute_dx=False``), as a network's first layer does.
@@ -81,35 +81,15 @@ class Affine:
         self, W: Array | None = None, b: Array | None = None, *,
         params: MutableMapping[str, Array] | None = None, keys: tuple[str, str] = ("W", "b"), name: str | None = None,
     ) -> None:
-        if params is None:
-            params = {keys[0]: W, keys[1]: b}
-        elif W is not None or b is not None:
-            raise TypeError("Affine: pass either W and b, or params and keys, not both")
-        self._params, self.keys = params, tuple(keys)
-        self.name = name or ("Affine" if keys == ("W", "b") else f"Affine({keys[0]}, {keys[1]})")
+        own_parameters(self, {"W": W, "b": b}, params, keys, name)
         _check_params(self.W, self.b, self.name)
         self.x: Array = None  # set by forward
         self.original_x_shape: tuple[int, ...] = ()
         self.dW: Array | None = None
         self.db: Array | None = None
 
-    @property
-    def W(self) -> Array:
-        """Weight matrix, shape (D, M)."""
-        return self._params[self.keys[0]]
-
-    @W.setter
-    def W(self, value: Array) -> None:
-        self._params[self.keys[0]] = value
-
-    @property
-    def b(self) -> Array:
-        """Bias vector, shape (M,)."""
-        return self._params[self.keys[1]]
-
-    @b.setter
-    def b(self, value: Array) -> None:
-        self._params[self.keys[1]] = value
+    W = parameter(0, "Weight matrix, shape (D, M).")
+    b = parameter(1, "Bias vector, shape (M,).")
 
     @property
     def grads(self) -> dict[str, Array]:

@@ -7,10 +7,10 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from .._array import compat
-from .._array.checks import float_input, require_array, require_dout, require_floating
+from .._array.checks import float_input, floating_arrays, require_dout
 from .._array.numbers import require_finite_number
 from .._array.trust import is_trusted
-from ._contract import require_forward
+from ._contract import own_parameters, parameter, require_forward
 
 __all__ = ["BatchNormalization"]
 
@@ -22,11 +22,7 @@ EPS = 10e-7
 
 def _check_params(gamma: Any, beta: Any, where: str) -> None:
     """``gamma`` and ``beta``: floating 1-D arrays of one shape, backend and device."""
-    require_array(gamma, where, "gamma")
-    require_array(beta, where, "beta")
-    xp = compat.namespace(gamma, beta, where=where)
-    require_floating(xp, gamma, where, "gamma")
-    require_floating(xp, beta, where, "beta")
+    floating_arrays(where, gamma=gamma, beta=beta)
     if gamma.ndim != 1 or tuple(beta.shape) != tuple(gamma.shape):
         raise ValueError(f"{where}: gamma and beta must be 1-D of one shape (D,), got {tuple(gamma.shape)} and {tuple(beta.shape)}")
 
@@ -72,6 +68,10 @@ class BatchNormalization:
     (C*H*W features), and the variance is the biased batch variance, with ``10e-7`` added.
     """
 
+    _params: MutableMapping[str, Any]
+    keys: tuple[str, ...]
+    name: str
+
     takes_train_flg = True
 
     def __init__(
@@ -79,20 +79,16 @@ class BatchNormalization:
         running_mean: Array | None = None, running_var: Array | None = None, *,
         params: MutableMapping[str, Array] | None = None, keys: tuple[str, str] = ("gamma", "beta"),
         state: MutableMapping[str, Array] | None = None, state_keys: tuple[str, str] = ("running_mean", "running_var"),
-        name: str = "BatchNormalization",
+        name: str | None = None,
     ) -> None:
-        if params is None:
-            params = {keys[0]: gamma, keys[1]: beta}
-        elif gamma is not None or beta is not None:
-            raise TypeError(f"{name}: pass either gamma and beta, or params and keys, not both")
+        own_parameters(self, {"gamma": gamma, "beta": beta}, params, keys, name)
         if state is None:
             state = {state_keys[0]: running_mean, state_keys[1]: running_var}
-        self._params, self.keys, self._state, self.state_keys = params, tuple(keys), state, tuple(state_keys)
-        self.name = name
-        _check_params(self.gamma, self.beta, name)
-        m = require_finite_number(momentum, name, "momentum", non_negative=True)
+        self._state, self.state_keys = state, tuple(state_keys)
+        _check_params(self.gamma, self.beta, self.name)
+        m = require_finite_number(momentum, self.name, "momentum", non_negative=True)
         if m >= 1.0:
-            raise ValueError(f"{name}: momentum must be in [0, 1), got {momentum!r}")
+            raise ValueError(f"{self.name}: momentum must be in [0, 1), got {momentum!r}")
         self.momentum = m
         self.input_shape: tuple[int, ...] | None = None
         self.batch_size: int | None = None
@@ -102,10 +98,8 @@ class BatchNormalization:
         self.dgamma: Array = None
         self.dbeta: Array = None
 
-    gamma = property(lambda self: self._params[self.keys[0]], lambda self, v: self._params.__setitem__(self.keys[0], v),
-                     doc="Scale, shape (D,).")
-    beta = property(lambda self: self._params[self.keys[1]], lambda self, v: self._params.__setitem__(self.keys[1], v),
-                    doc="Shift, shape (D,).")
+    gamma = parameter(0, "Scale, shape (D,).")
+    beta = parameter(1, "Shift, shape (D,).")
     running_mean = property(lambda self: self._state[self.state_keys[0]],
                             lambda self, v: self._state.__setitem__(self.state_keys[0], v), doc="Test-time mean, shape (D,).")
     running_var = property(lambda self: self._state[self.state_keys[1]],
