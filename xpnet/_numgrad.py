@@ -60,7 +60,7 @@ def numerical_gradients(net: Any, x: Array, onehot: Array, h: float, method: str
         for key, is_weight in zip(keys, (True, False)):
             if batched:
                 a_in = compat.namespace_of(x).reshape(acts[pos], (int(x.shape[0]), -1))
-                grads[key] = _param_gradient(layers[pos + 1:], a_in, acts[pos + 1], onehot, is_weight, h, chunk)
+                grads[key] = _param_gradient(work, pos + 1, a_in, acts[pos + 1], onehot, is_weight, h, chunk)
                 if key in work._decayed:
                     grads[key] = grads[key] + _decay_difference(net.params[key], net.weight_decay_lambda, h)
             else:
@@ -93,18 +93,18 @@ def _decay(net: Any) -> Any:
     return 0.5 * net.weight_decay_lambda * sum(xp.sum(net.params[k] ** 2) for k in net._decayed)
 
 
-def _forward_stack(layers: list, a: Array) -> Array:
-    """The layers' ``forward`` on a stack (P, N, M) of batches, as one batch of P*N rows."""
+def _forward_stack(work: Any, start: int, a: Array) -> Array:
+    """The network's forward pass from its ``start``-th layer on a stack (P, N, M) of batches, as one batch of P*N rows."""
     xp = compat.namespace_of(a)
     p, n = int(a.shape[0]), int(a.shape[1])
-    a = xp.reshape(a, (p * n, int(a.shape[2])))
-    for layer in layers:
-        a = layer.forward(a)
-    return xp.reshape(a, (p, n, int(a.shape[-1])))
+    out = work._forward_from(start, xp.reshape(a, (p * n, int(a.shape[2]))), True)
+    return xp.reshape(out, (p, n, int(out.shape[-1])))
 
 
-def _param_gradient(rest: list, a_in: Array, a_out: Array, onehot: Array, is_weight: bool, h: float, chunk: int) -> Array:
-    """Batched central differences of the loss for the weights (or biases) of the Affine layer mapping ``a_in`` to ``a_out``."""
+def _param_gradient(work: Any, after: int, a_in: Array, a_out: Array, onehot: Array, is_weight: bool, h: float,
+                    chunk: int) -> Array:
+    """Batched central differences of the loss for the weights (or biases) of the Affine layer mapping ``a_in`` to ``a_out``
+    (the layers from the ``after``-th on follow it)."""
     xp = compat.namespace_of(a_out)
     dev = compat.device(a_out)
     m = int(a_out.shape[-1])
@@ -116,7 +116,7 @@ def _param_gradient(rest: list, a_in: Array, a_out: Array, onehot: Array, is_wei
         idx = xp.arange(start, min(start + chunk, count), device=dev)
         e_j = xp.astype((idx % m)[:, None] == cols, a_out.dtype)[:, None, :]  # (P, 1, M)
         delta = xp.take(a_in, idx // m, axis=1).T[:, :, None] * e_j if is_weight else e_j  # (P, N, M) or (P, 1, M)
-        losses = [mean_losses(_forward_stack(rest, a_out + sign * delta), onehot) for sign in (h, -h)]
+        losses = [mean_losses(_forward_stack(work, after, a_out + sign * delta), onehot) for sign in (h, -h)]
         parts.append((losses[0] - losses[1]) / (2 * h))
     flat = xp.concat(parts) if len(parts) > 1 else parts[0]
     return xp.reshape(flat, (d, m) if is_weight else (m,))

@@ -13,7 +13,7 @@ import math
 import secrets
 import warnings
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -273,19 +273,28 @@ class LayerNet:
         require_array(t, where, "t")
         labels = to_labels(compat.namespace(x, t, where=where), t, self.output_size, where, n=int(x.shape[0]))
         n = int(x.shape[0])
-        total: Array = None
-        finite: Array = None
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)  # array_api_strict rejects out-of-bounds slice stops
-            hits, ok = self.count_correct(self._prepare(xp, x[start:stop, ...]), labels[start:stop])
-            total = hits if total is None else total + hits
-            finite = ok if finite is None else finite & ok
+        # array_api_strict rejects out-of-bounds slice stops: min(...)
+        blocks = ((x[lo:min(lo + batch_size, n), ...], labels[lo:min(lo + batch_size, n)]) for lo in range(0, n, batch_size))
+        total, finite = self.count_all(blocks)
         if not bool(finite):
             if not bool(xp.all(xp.isfinite(x))):
                 raise ValueError(f"{where}: x holds NaN or infinite values; clean or drop those samples first")
             warnings.warn(f"{where}: some scores are NaN or infinite (have the parameters diverged?); those samples count "
                           "as misclassified", RuntimeWarning, stacklevel=2)
         return int(total) / n
+
+    def count_all(self, blocks: Iterable[tuple[Array, Array]]) -> tuple[Array, Array]:
+        """:meth:`count_correct` summed over ``(x, labels)`` blocks, on the device: ``(hits, every score finite)``.
+
+        The one chunked count: :meth:`accuracy` and the trainer's evaluation both add up through it.
+        """
+        total: Array = None
+        finite: Array = None
+        for x, labels in blocks:
+            hits, ok = self.count_correct(x, labels)
+            total = hits if total is None else total + hits
+            finite = ok if finite is None else finite & ok
+        return total, finite
 
     def count_correct(self, x: Array, labels: Array) -> tuple[Array, Array]:
         """Correctly classified samples of one batch (test mode), and whether every score was finite.

@@ -100,9 +100,6 @@ class EagerCounter:
 
     def __call__(self, network: Any, data: Any) -> int:
         """Correct predictions of ``network`` on ``data`` (a :class:`~xpnet.training.data.DeviceSet`)."""
-        total: Any = None
         with trusted():
-            for lo, hi, x in data.chunks(self._block):
-                hits, _ = network.count_correct(x, data.t[lo:hi])
-                total = hits if total is None else total + hits
-        return int(total)
+            hits, _ = network.count_all((x, data.t[lo:hi]) for lo, hi, x in data.chunks(self._block))
+        return int(hits)
