@@ -1,5 +1,5 @@
-"""The book's mini-batch SGD loop and its plumbing: the trainer, its step and the step's compiled
-forms per backend, data on the device, batch draws, evaluation points and the run's history."""
+"""The book's mini-batch training loop and its plumbing: the trainer, its settings, its step and the step's
+compiled form (per compiler), data on the device, batch draws, evaluation points and the run's history."""
 
 from __future__ import annotations
 

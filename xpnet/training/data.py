@@ -1,8 +1,9 @@
 """The trainer's data: labelled sets resident on the device, and the training batches gathered from them.
 
-Batches are gathered a chunk of steps at a time (one gather and one conversion for 25
-steps), and on NumPy with a spare core the next chunk is gathered on a worker thread while
-the current one trains: ``np.take`` and the uint8 conversion release the GIL.
+Batches are gathered a chunk of steps at a time (one gather and one conversion for 25 steps)
+through the backend's data operations (NumPy's write into two reused buffers), and where the
+backend computes on the host's cores (its row's ``background_threads``) the next chunk is gathered
+on a worker thread while the current one trains: ``np.take`` and the conversion release the GIL.
 """
 
 from __future__ import annotations
