@@ -25,9 +25,17 @@ EPS = 1e-7  # the book's guard against dividing by zero
 _PYTHON = types.SimpleNamespace(sqrt=math.sqrt, zeros_like=lambda x: 0.0)
 
 
+#: Whether values of a type are real numbers (not bools), found once per type: an update asks it several times a parameter.
+_IS_NUMBER: dict[type, bool] = {}
+
+
 def is_number(x: Any) -> bool:
     """True for a real Python (or NumPy scalar) number, not a bool."""
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+    kind = type(x)
+    found = _IS_NUMBER.get(kind)
+    if found is None:
+        found = _IS_NUMBER[kind] = isinstance(x, numbers.Real) and not isinstance(x, bool)
+    return found
 
 
 def math_of(x: Any) -> Any:
