@@ -21,14 +21,19 @@ BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))  # the benchmark runs as a script there; its modules import each other by name
 import bench  # noqa: E402
 
+from book_code import book_dir_from_env, book_module, has_book  # noqa: E402
+
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_JAX = importlib.util.find_spec("jax") is not None
+BOOK_DIR = book_dir_from_env()  # a checkout of the book's repository, for the references that run its code
+HAS_BOOK5 = has_book(BOOK_DIR, "ch05/two_layer_net.py")
 needs_refs = pytest.mark.skipif(not (BENCHMARKS / "book_numpy.py").is_file(), reason="no benchmarks/ folder")
+needs_book = pytest.mark.skipif(not HAS_BOOK5, reason="no checkout of the book's repository ($DLFS_BOOK_DIR)")
 
 
 @needs_refs
 def test_short_bench_reports_every_implementation(tmp_path, capsys):
-    impls = ["xpnet", "book", "book-dtype"] + ["torch"] * HAS_TORCH + ["jax"] * HAS_JAX
+    impls = ["xpnet"] + ["book", "book-dtype"] * HAS_BOOK5 + ["torch"] * HAS_TORCH + ["jax"] * HAS_JAX
     path = tmp_path / "b.json"
     assert bench.main(["--short", "--impl", ",".join(impls), "--json", str(path)]) == 0
     out = capsys.readouterr().out
@@ -73,7 +78,8 @@ def test_default_implementations_follow_the_backend(argv, expected):
     notes = []
     args = bench._parser().parse_args(argv)
     chosen = bench._select(args, bench._parser(), notes)
-    available = [name for name in expected if name not in ("torch", "jax") or {"torch": HAS_TORCH, "jax": HAS_JAX}[name]]
+    has = {"torch": HAS_TORCH, "jax": HAS_JAX, "book": HAS_BOOK5, "book-dtype": HAS_BOOK5}
+    available = [name for name in expected if has.get(name, True)]
     assert chosen == available
 
 
@@ -88,13 +94,14 @@ def test_flop_count_of_the_book_job():
     assert bench.flops(job, "book")["train"] == 10_000 * (8 * 100 * 784 * 50 + 8 * 100 * 50 * 10)
 
 
-@needs_refs
+@needs_book
 def test_book_reference_and_xpnet_define_the_same_job():
     book = bench._load_reference("book")
     (x, t), _ = load_mnist_uint8()
     x, t = x[:100], t[:100]
     net = TwoLayerNet(784, 50, 10, dtype="float64", seed=3)
-    ref = book.TwoLayerNet(784, 50, 10)
+    ref = book.book_network(BOOK_DIR, 784, 50, 10)
+    assert type(ref).__module__ == book_module(BOOK_DIR, "ch05/two_layer_net.py").__name__  # the book's own class
     for key in ref.params:  # the book's layers share these arrays
         ref.params[key][...] = np.asarray(net.params[key])
     xb, tb = book.prepare(x, t)
@@ -124,3 +131,4 @@ def test_unknown_implementation_is_a_usage_error(capsys):
         bench.main(["--impl", "xpnet,tensorflow"])
     assert exc.value.code == 2
     assert "tensorflow" in capsys.readouterr().err
+
