@@ -3,8 +3,9 @@
 The job is the book's chapter-5 run: TwoLayerNet(784, 50, 10) with ReLU, SGD at lr 0.1,
 batches of 100 drawn with replacement, 10,000 steps, accuracy on all 60,000 training and
 10,000 test images every 600 steps and after the last (17 evaluations). Implementations:
-``xpnet`` (:class:`xpnet.Trainer`), ``book`` (``benchmarks/book_numpy.py``, the book's
-own code with its own dtypes: float64 arithmetic), ``book-dtype`` (the same code with
+``xpnet`` (:class:`xpnet.Trainer`), ``book`` (``benchmarks/book_numpy.py``: the book's
+own code, imported from the checkout of its repository that ``$DLFS_BOOK_DIR`` names, with
+its own dtypes: float64 arithmetic; skipped where the variable is unset), ``book-dtype`` (the same code with
 images, labels and weights in the job's dtype; by default only for float32 jobs),
 ``torch`` (``benchmarks/torch_eager.py``, idiomatic eager PyTorch), ``jax``
 (``benchmarks/jax_jit.py``, idiomatic ``jax.jit`` over ``lax.scan``; by default with
@@ -27,8 +28,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -40,27 +39,24 @@ from typing import Any
 
 import numpy as np
 
+from book_code import BOOK_ENV, book_dir_from_env, has_book
+from chapters import load_reference
 from job import D, Job, K, flops, matmul_floor, xpnet_threads
 from numgrad import numgrad_bench
 from report import print_numgrad, print_report
+from rounds import MARK, child_env, load_average, machine, rss_mb, run_child, save_json, spread_notes
 
 __all__ = ["main"]
 
 BENCHMARKS = Path(__file__).resolve().parent
-ROOT = BENCHMARKS.parent  # the repository: its xpnet comes first for child processes
 REFERENCES = {"book": "book_numpy.py", "book-dtype": "book_numpy.py", "torch": "torch_eager.py", "jax": "jax_jit.py"}
 IMPLS = ("xpnet", "xpnet-eager", "book", "book-dtype", "torch", "jax")
 LIBRARIES = {"torch": "torch", "jax": "jax"}  # references that need a library installed
-_MARK = "XPNET-BENCH-RESULT "
 
 
 # --- one run, in a child process ---------------------------------------------------------
 def _load_reference(impl: str) -> Any:
-    path = BENCHMARKS / REFERENCES[impl]
-    spec = importlib.util.spec_from_file_location(f"xpnet_bench_{impl.replace('-', '_')}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_reference(REFERENCES[impl], impl)
 
 
 def _data(job: Job) -> tuple[np.ndarray, ...]:
@@ -94,7 +90,7 @@ def _run_xpnet(job: Job, data: tuple[np.ndarray, ...], compiled: bool | None = N
 
 def _child(impl: str, job: Job) -> dict[str, Any]:
     data = _data(job)
-    rss_start = _rss_mb(peak=False)
+    rss_start = rss_mb(peak=False)
     if impl.startswith("xpnet"):
         out = _run_xpnet(job, data, compiled=False if impl == "xpnet-eager" else None)
     else:
@@ -104,39 +100,17 @@ def _child(impl: str, job: Job) -> dict[str, Any]:
             kw.update(zip(("train_threads", "eval_threads"), xpnet_threads()))
         if impl in ("torch", "jax"):
             kw["device"] = job.torch_device if impl == "torch" else job.jax_device
+        else:
+            kw["book_dir"] = book_dir_from_env()
         out = _load_reference(impl).run(*data, **kw)
-    out.update(start_rss_mb=rss_start, peak_rss_mb=_rss_mb(peak=True))
+    out.update(start_rss_mb=rss_start, peak_rss_mb=rss_mb(peak=True))
     return out
 
 
-def _rss_mb(peak: bool) -> float | None:
-    """This process's resident memory now, or its peak so far (``getrusage``), in MiB; None where unknown."""
-    try:
-        if not peak:
-            return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
-    except (OSError, ImportError, IndexError, ValueError):
-        return None
-
-
-def _env() -> dict[str, str]:
-    """The environment for child processes, with this copy of xpnet first on the path."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    return env
 
 
 def _run_once(impl: str, job: Job) -> dict[str, Any]:
-    cmd = [sys.executable, str(BENCHMARKS / "bench.py"), "--child", impl, "--job", json.dumps(asdict(job))]
-    tic = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env())
-    wall = time.perf_counter() - tic
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(_MARK)]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"the {impl} run failed (exit code {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return {**json.loads(lines[-1][len(_MARK):]), "process_time": wall}
+    return run_child("bench.py", ["--child", impl, "--job", json.dumps(asdict(job))], impl)
 
 
 # --- statistics, the xpnet train process ---------------------------------------------------
@@ -170,7 +144,7 @@ def time_cli(job: Job) -> dict[str, Any]:
     args += ["--device", job.device] if job.device else []
     with tempfile.TemporaryDirectory() as cwd:  # anything the command writes lands here
         tic = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "xpnet", *args], capture_output=True, text=True, env=_env(), cwd=cwd)
+        proc = subprocess.run([sys.executable, "-m", "xpnet", *args], capture_output=True, text=True, env=child_env(), cwd=cwd)
         wall = time.perf_counter() - tic
     if proc.returncode != 0:
         return {"skipped": f"`xpnet {' '.join(args)}` exited with {proc.returncode}: {proc.stderr.strip()[-500:]}"}
@@ -233,24 +207,13 @@ def _select(args: argparse.Namespace, parser: argparse.ArgumentParser, notes: li
             notes.append(f"{name} skipped: no {BENCHMARKS / REFERENCES[name]} (the references live in the repository)")
         elif library is not None and importlib.util.find_spec(library) is None:
             notes.append(f"{name} skipped: {library} is not installed")
+        elif name.startswith("book") and not has_book(book_dir_from_env(), "ch05/two_layer_net.py"):
+            notes.append(f"{name} skipped: no checkout of the book's repository (set ${BOOK_ENV} to one)")
         else:
             chosen.append(name)
     if "xpnet" not in chosen:
         parser.error("--impl must include xpnet (every figure is relative to it)")
     return chosen
-
-
-def _load_average() -> float:
-    """The machine's 1-minute load average; NaN where the platform has none."""
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-
-
-def _save_json(path: str | None, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` (``--json``), atomically; nothing when no path was given."""
-    from xpnet._files.atomic import atomic_write_bytes
-
-    if path:
-        atomic_write_bytes(path, json.dumps(data, indent=1).encode())
 
 
 def _check_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -272,7 +235,7 @@ def _check_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
 
 def run_bench(job: Job, impls: list[str], repeats: int, *, floor_time: float = 0.2) -> dict[str, Any]:
     """Run every implementation ``repeats`` times, alternating, and gather the report (a JSON-able dict)."""
-    load = _load_average()
+    load = load_average()
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in impls}
     cli_runs: list[dict[str, Any]] = []
     for _ in range(repeats):
@@ -281,13 +244,7 @@ def run_bench(job: Job, impls: list[str], repeats: int, *, floor_time: float = 0
         if not cli_runs or "skipped" not in cli_runs[0]:
             cli_runs.append(time_cli(job))
     results = {k: _summary(v, job) for k, v in runs.items()}
-    notes = []
-    for name, v in runs.items():
-        for phase in ("train", "eval"):
-            times = [r[f"{phase}_time"] for r in v]
-            if max(times) > 1.3 * min(times):
-                notes.append(f"{name} {phase} times vary {max(times) / min(times):.1f}x across repeats: the machine is busy "
-                             "(medians and ratios hold up best)")
+    notes = spread_notes(runs, ("train_time", "eval_time"))
     floor, f, x = matmul_floor(job, floor_time), flops(job), results["xpnet"]
     return {
         "job": asdict(job), "repeats": repeats, "results": results, "flops": f, "floor": floor,
@@ -299,8 +256,7 @@ def run_bench(job: Job, impls: list[str], repeats: int, *, floor_time: float = 0
                            "eval": 100 * floor["eval_pass_s"] * job.evals / x["eval_time"],
                            "job": 100 * floor["job_s"] / x["median_time"]},
         "cli": _cli_summary(cli_runs, results, floor, job),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "numpy": np.__version__, "load_before": load, "load_after": _load_average()},
+        "machine": machine(load),
         "notes": notes + (["the matmul floor is NumPy on the CPU, whatever xpnet's backend"] if job.backend != "numpy" else []),
     }
 
@@ -310,13 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.child:
-        print(_MARK + json.dumps(_child(args.child, Job(**json.loads(args.job)))))
+        print(MARK + json.dumps(_child(args.child, Job(**json.loads(args.job)))))
         return 0
     _check_args(args, parser)
     if args.numgrad:
         rep = numgrad_bench(args.backend, args.device, w1_elements=200 if args.short else 2000, full=args.full_numgrad)
         print_numgrad(rep)
-        _save_json(args.json, {"numgrad": rep})
+        save_json(args.json, {"numgrad": rep})
         return 0 if rep["agree"] else 1
     job = Job(dtype=args.dtype, backend=args.backend, device=args.device, seed=args.seed, ref_threads=args.ref_threads)
     repeats = 5
@@ -336,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     rep["notes"] += notes
     print_report(rep)
-    _save_json(args.json, rep)
+    save_json(args.json, rep)
     return 0
 
 

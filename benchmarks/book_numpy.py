@@ -1,175 +1,46 @@
-"""Reference: the book's chapter-5 MNIST training, written the book's way in plain NumPy.
+"""Reference: the book's chapter-5 MNIST training, run with the book's own NumPy code.
 
-This file follows the code of "Deep Learning from Scratch" (``common/functions.py``,
-``common/layers.py``, ``ch05/two_layer_net.py``, ``ch05/train_neuralnet.py``): an
-``OrderedDict`` of ``Affine``/``Relu``/``Affine`` layers, ``SoftmaxWithLoss`` with the
-book's ``cross_entropy_error`` (``delta = 1e-7``), one-hot labels, ``np.random.choice``
-batches, in-place ``params[key] -= lr * grad[key]``, a second ``network.loss`` after each
-update to log the loss, and ``network.accuracy`` on the full training and test sets.
+The network is the book's ``ch05/two_layer_net.py`` (with its ``common/layers.py`` and
+``common/functions.py``: an ``OrderedDict`` of ``Affine``/``Relu``/``Affine`` layers,
+``SoftmaxWithLoss`` with ``cross_entropy_error``'s ``delta = 1e-7``), imported at run time from
+a checkout of the book's repository (``book_dir``, ``$DLFS_BOOK_DIR`` for the benchmark; nothing
+of the book is copied here). The loop is ``ch05/train_neuralnet.py``'s, written out and timed:
+one-hot labels, ``np.random.choice`` batches, ``network.gradient``, the in-place update
+``params[key] -= lr * grad[key]``, a second ``network.loss`` after each update to log the loss,
+and ``network.accuracy`` on the full training and test sets.
 
 By default it also keeps the book's dtypes: ``load_mnist(normalize=True)`` gives float32
 images, ``_change_one_hot_label`` float64 one-hot rows and ``np.random.randn`` float64
 weights, so every product is computed in float64 (NumPy converts the float32 batch to
 float64 in each ``np.dot``). ``dtype="float32"``/``"float64"`` instead runs the same code
-with images, labels and weights all in that dtype.
+with images, labels and weights all in that dtype (the weights given to the network and its
+layers as the book's ``load_params`` does).
 
-It is a yardstick for ``benchmarks/bench.py`` and deliberately independent of xpnet: it takes
-host arrays and imports nothing from the package. The one change to the book's loop is
-the evaluation schedule: the book evaluates when ``i % iter_per_epoch == 0`` (after steps
-1, 601, ..., 9601); here it is after steps 600, 1200, ..., 9600 and after the last step,
-as xpnet does, so both make 17 evaluations and end on the final weights.
+It is a yardstick for ``benchmarks/bench.py``: it takes host arrays and imports nothing from
+xpnet. The one change to the book's loop is the evaluation schedule: the book evaluates when
+``i % iter_per_epoch == 0`` (after steps 1, 601, ..., 9601); here it is after steps 600, 1200,
+..., 9600 and after the last step, as xpnet does, so both make 17 evaluations and end on the
+final weights.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections import OrderedDict
 
 import numpy as np
+from book_code import book_module, relink
+from chapters import threads
+
+#: The book's layers in TwoLayerNet and the parameters each holds.
+LINKS = {"Affine1": ("W1", "b1"), "Affine2": ("W2", "b2")}
 
 
-# --- common/functions.py --------------------------------------------------------------
-def softmax(x):
-    x = x - np.max(x, axis=-1, keepdims=True)
-    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
-
-
-def cross_entropy_error(y, t):
-    if y.ndim == 1:
-        t = t.reshape(1, t.size)
-        y = y.reshape(1, y.size)
-    if t.size == y.size:  # one-hot -> label indices
-        t = t.argmax(axis=1)
-    batch_size = y.shape[0]
-    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
-
-
-# --- common/layers.py -----------------------------------------------------------------
-class Relu:
-    def __init__(self):
-        self.mask = None
-
-    def forward(self, x):
-        self.mask = x <= 0
-        out = x.copy()
-        out[self.mask] = 0
-        return out
-
-    def backward(self, dout):
-        dout[self.mask] = 0
-        dx = dout
-        return dx
-
-
-class Affine:
-    def __init__(self, W, b):
-        self.W = W
-        self.b = b
-        self.x = None
-        self.original_x_shape = None
-        self.dW = None
-        self.db = None
-
-    def forward(self, x):
-        self.original_x_shape = x.shape
-        x = x.reshape(x.shape[0], -1)
-        self.x = x
-        out = np.dot(self.x, self.W) + self.b
-        return out
-
-    def backward(self, dout):
-        dx = np.dot(dout, self.W.T)
-        self.dW = np.dot(self.x.T, dout)
-        self.db = np.sum(dout, axis=0)
-        dx = dx.reshape(*self.original_x_shape)
-        return dx
-
-
-class SoftmaxWithLoss:
-    def __init__(self):
-        self.loss = None
-        self.y = None
-        self.t = None
-
-    def forward(self, x, t):
-        self.t = t
-        self.y = softmax(x)
-        self.loss = cross_entropy_error(self.y, self.t)
-        return self.loss
-
-    def backward(self, dout=1):
-        batch_size = self.t.shape[0]
-        if self.t.size == self.y.size:  # one-hot labels
-            dx = (self.y - self.t) / batch_size
-        else:
-            dx = self.y.copy()
-            dx[np.arange(batch_size), self.t] -= 1
-            dx = dx / batch_size
-        return dx
-
-
-# --- ch05/two_layer_net.py ------------------------------------------------------------
-class TwoLayerNet:
-    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, dtype=np.float64):
-        self.params = {}
-        self.params["W1"] = (weight_init_std * np.random.randn(input_size, hidden_size)).astype(dtype, copy=False)
-        self.params["b1"] = np.zeros(hidden_size, dtype=dtype)
-        self.params["W2"] = (weight_init_std * np.random.randn(hidden_size, output_size)).astype(dtype, copy=False)
-        self.params["b2"] = np.zeros(output_size, dtype=dtype)
-
-        self.layers = OrderedDict()
-        self.layers["Affine1"] = Affine(self.params["W1"], self.params["b1"])
-        self.layers["Relu1"] = Relu()
-        self.layers["Affine2"] = Affine(self.params["W2"], self.params["b2"])
-        self.lastLayer = SoftmaxWithLoss()
-
-    def predict(self, x):
-        for layer in self.layers.values():
-            x = layer.forward(x)
-        return x
-
-    def loss(self, x, t):
-        y = self.predict(x)
-        return self.lastLayer.forward(y, t)
-
-    def accuracy(self, x, t):
-        y = self.predict(x)
-        y = np.argmax(y, axis=1)
-        if t.ndim != 1:
-            t = np.argmax(t, axis=1)
-        accuracy = np.sum(y == t) / float(x.shape[0])
-        return accuracy
-
-    def gradient(self, x, t):
-        # forward
-        self.loss(x, t)
-        # backward
-        dout = 1
-        dout = self.lastLayer.backward(dout)
-        layers = list(self.layers.values())
-        layers.reverse()
-        for layer in layers:
-            dout = layer.backward(dout)
-        grads = {}
-        grads["W1"], grads["b1"] = self.layers["Affine1"].dW, self.layers["Affine1"].db
-        grads["W2"], grads["b2"] = self.layers["Affine2"].dW, self.layers["Affine2"].db
-        return grads
-
-
-# --- ch05/train_neuralnet.py, timed ---------------------------------------------------
-@contextlib.contextmanager
-def _threads(n):
-    """Limit BLAS threads to ``n`` inside the block (None, or no threadpoolctl: no change)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        threadpool_limits = None
-    if n is None or threadpool_limits is None:
-        yield
-    else:
-        with threadpool_limits(limits=n):
-            yield
+def book_network(book_dir, input_size, hidden_size, output_size, dtype=None):
+    """The book's ``TwoLayerNet`` (its own ``np.random.randn`` draws), with its weights in ``dtype`` when one is given."""
+    net = book_module(book_dir, "ch05/two_layer_net.py").TwoLayerNet(input_size, hidden_size, output_size)
+    if dtype is not None:
+        relink(net, LINKS, {k: v.astype(dtype) for k, v in net.params.items()})
+    return net
 
 
 def prepare(x, t, dtype=None, n_classes=10):
@@ -192,7 +63,7 @@ def prepare(x, t, dtype=None, n_classes=10):
 
 
 def run(x_train, t_train, x_test, t_test, *, iters=10_000, dtype=None, seed=0, eval_every=600,
-        hidden=50, batch_size=100, lr=0.1, train_threads=None, eval_threads=None):
+        hidden=50, batch_size=100, lr=0.1, train_threads=None, eval_threads=None, book_dir=None):
     """Train the book's network and time it.
 
     Parameters
@@ -209,6 +80,8 @@ def run(x_train, t_train, x_test, t_test, *, iters=10_000, dtype=None, seed=0, e
     train_threads, eval_threads : int, optional
         BLAS threads during training steps and during evaluation (threadpoolctl); None
         leaves NumPy's default, as the book does.
+    book_dir : str
+        The checkout of the book's repository.
 
     Returns
     -------
@@ -220,12 +93,11 @@ def run(x_train, t_train, x_test, t_test, *, iters=10_000, dtype=None, seed=0, e
     x_train, t_train = prepare(x_train, t_train, dtype)
     x_test, t_test = prepare(x_test, t_test, dtype)
     np.random.seed(seed)
-    network = TwoLayerNet(input_size=x_train.shape[1], hidden_size=hidden, output_size=t_train.shape[1],
-                          dtype=np.float64 if dtype is None else dtype)
+    network = book_network(book_dir, x_train.shape[1], hidden, t_train.shape[1], dtype)
     train_size = x_train.shape[0]
     train_loss_list, train_acc_list, test_acc_list = [], [], []
     train_time = eval_time = 0.0
-    with _threads(train_threads):
+    with threads(train_threads):
         start = tic = time.perf_counter()
         for i in range(iters):
             batch_mask = np.random.choice(train_size, batch_size)
@@ -242,7 +114,7 @@ def run(x_train, t_train, x_test, t_test, *, iters=10_000, dtype=None, seed=0, e
             if (i + 1) % eval_every == 0 or i + 1 == iters:
                 toc = time.perf_counter()
                 train_time += toc - tic
-                with _threads(eval_threads):
+                with threads(eval_threads):
                     train_acc_list.append(network.accuracy(x_train, t_train))
                     test_acc_list.append(network.accuracy(x_test, t_test))
                 tic = time.perf_counter()

@@ -24,7 +24,8 @@ import numpy as np
 EVAL_BLOCK = 10_000
 
 
-def _device(device):
+def jax_device(device):
+    """The JAX device named by "cpu", "gpu", "cuda:N" or "gpu:N"."""
     import jax
 
     kind = "gpu" if str(device).startswith(("cuda", "gpu")) else "cpu"
@@ -32,19 +33,20 @@ def _device(device):
     return jax.devices(kind)[idx]
 
 
-def _labels(t):
+def labels_of(t):
+    """Integer labels from labels (N,) or one-hot rows (N, K)."""
     t = np.asarray(t)
     return t.argmax(axis=1) if t.ndim == 2 else t
 
 
-def _blocks(x, t):
-    """Images (N, D) and labels padded to whole blocks of ``EVAL_BLOCK`` rows (label -1 never matches)."""
+def eval_blocks(x, t):
+    """Images (N, ...) and labels padded to whole blocks of ``EVAL_BLOCK`` rows (label -1 never matches)."""
     n = x.shape[0]
     size = min(EVAL_BLOCK, n)
     pad = -n % size
-    x = np.concatenate([x, np.zeros((pad, x.shape[1]), x.dtype)]) if pad else x
+    x = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else x
     t = np.concatenate([t, np.full(pad, -1, t.dtype)]) if pad else t
-    return x.reshape(-1, size, x.shape[1]), t.reshape(-1, size)
+    return x.reshape(-1, size, *x.shape[1:]), t.reshape(-1, size)
 
 
 def _model(dt, scale, lr):
@@ -104,11 +106,11 @@ def run(x_train, t_train, x_test, t_test, *, iters=10_000, dtype="float32", seed
     if dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     start = time.perf_counter()
-    dev, dt = _device(device), np.dtype(dtype)
+    dev, dt = jax_device(device), np.dtype(dtype)
     x_tr = np.asarray(x_train).reshape(len(x_train), -1)
     pixels = jax.device_put(x_tr, dev)
-    labels = jax.device_put(_labels(t_train).astype(np.int32), dev)
-    sets = [jax.device_put(_blocks(np.asarray(x).reshape(len(x), -1), _labels(t).astype(np.int32)), dev)
+    labels = jax.device_put(labels_of(t_train).astype(np.int32), dev)
+    sets = [jax.device_put(eval_blocks(np.asarray(x).reshape(len(x), -1), labels_of(t).astype(np.int32)), dev)
             for x, t in ((x_train, t_train), (x_test, t_test))]
     rng = np.random.default_rng(seed)
     d, k = x_tr.shape[1], 10

@@ -7,7 +7,7 @@ from typing import Any
 from job import D, Job, K, flops, xpnet_threads
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
+def table(headers: list[str], rows: list[list[Any]]) -> str:
     """Rows under ``headers`` in aligned columns: the first left, the rest right; floats to 4 significant digits."""
     rows = [headers, *[[f"{c:,.4g}" if isinstance(c, float) else str(c) for c in r] for r in rows]]
     widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
@@ -34,7 +34,7 @@ def print_report(rep: dict[str, Any]) -> None:
           f"alternating; {m['cpus']} CPUs, load {m['load_before']:.1f} -> {m['load_after']:.1f}\n")
     rows = [[k, r["dtype"], r["median_time"], r["min_time"], r["train_time"], r["eval_time"], r["compile_time"], r["process_time"],
              r["iters_per_sec"], r["test_acc"], r["test_acc_min"], r["peak_rss_mb"], r["start_rss_mb"]] for k, r in res.items()]
-    print(_table(["impl", "arithmetic", "median s", "min s", "train s", "eval s", "compile s", "process s", "steps/s", "test acc",
+    print(table(["impl", "arithmetic", "median s", "min s", "train s", "eval s", "compile s", "process s", "steps/s", "test acc",
                   "min acc", "peak RSS MB", "RSS at start MB"], rows))
     print("median s: the job inside its process; train s and eval s leave out compiling (compile s); process s: the whole "
           "process, start-up, imports and loading included")
@@ -44,7 +44,7 @@ def print_report(rep: dict[str, Any]) -> None:
     if rep["ratios"]:
         print("\nratios: time of xpnet / time of the other (below 1: xpnet is faster)")
         rows = [[k, r["total"], r["total_round_median"], r["train"], r["eval"], r["process"]] for k, r in rep["ratios"].items()]
-        print(_table(["", "job (of medians)", "job (median of rounds)", "training", "evaluation", "process"], rows))
+        print(table(["", "job (of medians)", "job (median of rounds)", "training", "evaluation", "process"], rows))
     print(f"\nFLOPs (matmuls, xpnet's count): training {_si(f['train'], 'FLOP')} ({_si(f['train'] / job.iters, 'FLOP')} a step), "
           f"evaluation {_si(f['eval'], 'FLOP')}, job {_si(f['total'], 'FLOP')}")
     if any(k.startswith("book") for k in res):

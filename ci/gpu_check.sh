@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The GPU checks of xpnet in one run: environment, `xpnet info`, the test suite's GPU cases, the book's
-# job on each GPU backend, and the benchmark against PyTorch CUDA eager (book job, hidden 4096 / batch
-# 8192) and against idiomatic jax.jit on a GPU. Logs and JSON go to $OUT (when set); a short table ends it.
+# job on each GPU backend, the benchmark against PyTorch CUDA eager (book job, hidden 4096 / batch
+# 8192) and against idiomatic jax.jit on a GPU, and chapters 6 and 7 (benchmarks/bench_chapters.py
+# --gpu: xpnet on CuPy, torch CUDA and JAX GPU against PyTorch CUDA eager, target <= 1.0x, and
+# jax.jit). Logs and JSON go to $OUT (when set); a short table ends it.
 #
-#   bash ci/gpu_check.sh            on a machine with an NVIDIA GPU (about 6-8 minutes)
+#   bash ci/gpu_check.sh            on a machine with an NVIDIA GPU (about 10-14 minutes)
 #   bash ci/gpu_check.sh --cpu      the same steps on the CPU backends (torch and JAX on the CPU), to
-#                                   check the script itself where there is no GPU (a few minutes)
-#   --quick                         shorter runs (1,000 steps, the --short benchmark, no large config)
+#                                   check the script itself where there is no GPU (about 15 minutes)
+#   --quick                         shorter runs (1,000 steps, the --short benchmarks, no large config)
+#
+# Chapter 7's comparison with the book's own code (CPU only) runs where DLFS_BOOK_DIR names a
+# checkout of the book's repository.
 #
 # Runs from the working tree (no install needed): PYTHON picks the interpreter (default python3). Where
 # array-api-compat is missing and wheels lie in .whl/ (a machine without a package index), they are
@@ -53,7 +58,8 @@ step() {
 
 ITERS=10000
 BENCH=(--repeats 3)
-[ "$QUICK" -eq 1 ] && ITERS=1000 && BENCH=(--short)
+CHAPTERS=(--repeats 3)
+[ "$QUICK" -eq 1 ] && ITERS=1000 && BENCH=(--short) && CHAPTERS=(--short)
 
 if [ "$MODE" = gpu ]; then
     step "nvidia-smi" 30 nvidia-smi -L
@@ -61,11 +67,13 @@ if [ "$MODE" = gpu ]; then
     RUNS=("cupy:" "torch:cuda:0" "jax:gpu")
     BOOK_BACKEND=(--backend cupy)
     JAX_DEVICE=(--backend jax --device gpu)
+    WHERE=(--gpu)
 else
     TESTS=(-k "jax or torch" tests/test_compiled.py tests/test_data_parallel.py tests/test_train.py tests/test_layers.py)
     RUNS=("torch:cpu" "jax:cpu")
     BOOK_BACKEND=(--backend torch --device cpu)
     JAX_DEVICE=(--backend jax --device cpu)
+    WHERE=()
 fi
 step "versions" 60 "$PY" -c "
 import importlib, platform
@@ -94,6 +102,10 @@ if [ "$QUICK" -eq 0 ]; then
     step "bench: hidden 4096, batch 8192" 300 "$PY" benchmarks/bench.py "${BOOK_BACKEND[@]}" --impl xpnet,torch \
         "${LARGE[@]}" --json "$OUTDIR/bench-large.json"
 fi
+for job in ch6 ch7; do
+    step "bench $job: ${WHERE[*]:-cpu}" 600 "$PY" benchmarks/bench_chapters.py --job "$job" ${WHERE[@]+"${WHERE[@]}"} \
+        "${CHAPTERS[@]}" --json "$OUTDIR/chapters-$job.json"
+done
 
 {
     echo
@@ -114,6 +126,19 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("bench-*.json")):
     cli = rep.get("cli", {})
     if "wall_time" in cli:
         print(f"  xpnet train process {cli['wall_time']:.2f} s: " + ", ".join(f"{v:.3f}x {k}" for k, v in cli["vs_process"].items()))
+
+for path in sorted(pathlib.Path(sys.argv[1]).glob("chapters-*.json")):
+    rep = json.loads(path.read_text())
+    step = rep["job_name"] == "ch7"
+    print(f"{path.stem}: {'GPU' if rep['job']['gpu'] else 'CPU'}, {rep['repeats']} rounds, load {rep['machine']['load_before']:.1f}")
+    for name, r in rep["results"].items():
+        timing = f"{r['step_time'] * 1e3:8.2f} ms/step" if step else f"job {r['total_time']:7.2f} s  {r['steps_per_s']:7.0f} steps/s"
+        print(f"  {name:<12} {timing}  process {r['process_time']:6.2f} s  compile {r['compile_time']:5.2f} s  "
+              f"first loss {r['losses'][0]:.5f}")
+    for p in rep["ratios"]:
+        value = p["step"] if step else p["job"]
+        target = "" if p["target"] is None else f"  target <= {p['target']:g}: {'meets' if value <= p['target'] else 'MISSES'}"
+        print(f"  {p['pair']}: {value:.3f}{target}")
 EOF
 } | tee "$OUTDIR/summary.txt"
 exit "$FAILED"

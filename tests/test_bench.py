@@ -10,6 +10,7 @@ import json
 import math
 import pathlib
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,14 +22,23 @@ BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))  # the benchmark runs as a script there; its modules import each other by name
 import bench  # noqa: E402
 
+import bench_chapters  # noqa: E402
+import ch6  # noqa: E402
+import ch7  # noqa: E402
+from book_code import book_dir_from_env, book_module, has_book  # noqa: E402
+
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_JAX = importlib.util.find_spec("jax") is not None
+BOOK_DIR = book_dir_from_env()  # a checkout of the book's repository, for the references that run its code
+HAS_BOOK5 = has_book(BOOK_DIR, "ch05/two_layer_net.py")
+HAS_BOOK = has_book(BOOK_DIR, "ch07/simple_convnet.py")
 needs_refs = pytest.mark.skipif(not (BENCHMARKS / "book_numpy.py").is_file(), reason="no benchmarks/ folder")
+needs_book = pytest.mark.skipif(not HAS_BOOK5, reason="no checkout of the book's repository ($DLFS_BOOK_DIR)")
 
 
 @needs_refs
 def test_short_bench_reports_every_implementation(tmp_path, capsys):
-    impls = ["xpnet", "book", "book-dtype"] + ["torch"] * HAS_TORCH + ["jax"] * HAS_JAX
+    impls = ["xpnet"] + ["book", "book-dtype"] * HAS_BOOK5 + ["torch"] * HAS_TORCH + ["jax"] * HAS_JAX
     path = tmp_path / "b.json"
     assert bench.main(["--short", "--impl", ",".join(impls), "--json", str(path)]) == 0
     out = capsys.readouterr().out
@@ -73,7 +83,8 @@ def test_default_implementations_follow_the_backend(argv, expected):
     notes = []
     args = bench._parser().parse_args(argv)
     chosen = bench._select(args, bench._parser(), notes)
-    available = [name for name in expected if name not in ("torch", "jax") or {"torch": HAS_TORCH, "jax": HAS_JAX}[name]]
+    has = {"torch": HAS_TORCH, "jax": HAS_JAX, "book": HAS_BOOK5, "book-dtype": HAS_BOOK5}
+    available = [name for name in expected if has.get(name, True)]
     assert chosen == available
 
 
@@ -88,13 +99,14 @@ def test_flop_count_of_the_book_job():
     assert bench.flops(job, "book")["train"] == 10_000 * (8 * 100 * 784 * 50 + 8 * 100 * 50 * 10)
 
 
-@needs_refs
+@needs_book
 def test_book_reference_and_xpnet_define_the_same_job():
     book = bench._load_reference("book")
     (x, t), _ = load_mnist_uint8()
     x, t = x[:100], t[:100]
     net = TwoLayerNet(784, 50, 10, dtype="float64", seed=3)
-    ref = book.TwoLayerNet(784, 50, 10)
+    ref = book.book_network(BOOK_DIR, 784, 50, 10)
+    assert type(ref).__module__ == book_module(BOOK_DIR, "ch05/two_layer_net.py").__name__  # the book's own class
     for key in ref.params:  # the book's layers share these arrays
         ref.params[key][...] = np.asarray(net.params[key])
     xb, tb = book.prepare(x, t)
@@ -124,3 +136,94 @@ def test_unknown_implementation_is_a_usage_error(capsys):
         bench.main(["--impl", "xpnet,tensorflow"])
     assert exc.value.code == 2
     assert "tensorflow" in capsys.readouterr().err
+
+
+# --- chapters 6 and 7 (benchmarks/bench_chapters.py) ---------------------------------------
+# two steps, one evaluation, sets of one size: each JAX program is compiled once
+TINY6 = ch6.Job(iters=2, eval_every=2, eval_samples=100, n_train=100, n_test=100)
+TINY7 = ch7.Job(steps=2, n_train=300, book_dir=BOOK_DIR)
+
+
+def _agreeing(runs, names, steps, tol):
+    """The first ``steps`` losses of ``names`` within ``tol`` of each other."""
+    for i in range(steps):
+        values = [runs[n]["losses"][i] for n in names]
+        assert max(values) - min(values) < tol, (i, dict(zip(names, values)))
+
+
+def test_ch6_implementations_start_from_the_same_weights_and_batches():
+    impls = ["xpnet-numpy"] + ["torch"] * HAS_TORCH + ["xpnet-jax", "jax"] * HAS_JAX
+    runs = {name: ch6.child(name, TINY6) for name in impls}
+    _agreeing(runs, impls, 1, 1e-5)  # the same network, weights and batch: the same first loss
+    if HAS_JAX:  # the same Adam (the book's) on both of xpnet's backends: the same second loss too
+        _agreeing(runs, ["xpnet-numpy", "xpnet-jax"], 2, 1e-5)
+    if HAS_TORCH and HAS_JAX:  # both references run the usual Adam
+        _agreeing(runs, ["torch", "jax"], 2, 1e-5)
+    for name, r in runs.items():
+        assert len(r["losses"]) == 2 and len(r["test_acc"]) == len(r["train_acc"]) == 1, name
+        assert 0 <= r["full_test_acc"] <= 1 and r["total_time"] > 0, name
+
+
+def test_ch7_implementations_start_from_the_same_weights_and_batches():
+    impls = ["xpnet-numpy"] + ["torch"] * HAS_TORCH + ["book"] * HAS_BOOK + ["xpnet-jax", "jax"] * HAS_JAX
+    runs = {name: ch7.child(name, TINY7) for name in impls}
+    _agreeing(runs, impls, 1, 1e-5)
+    assert abs(runs["xpnet-numpy"]["losses"][0] - math.log(10)) < 1e-3  # weights of std 0.01: near-uniform scores
+    same_adam = ["xpnet-numpy"] + ["book"] * HAS_BOOK + ["xpnet-jax"] * HAS_JAX  # the book's Adam
+    _agreeing(runs, same_adam, 2, 1e-5)
+    if HAS_TORCH and HAS_JAX:
+        _agreeing(runs, ["torch", "jax"], 2, 1e-5)
+    for name, r in runs.items():
+        assert [b[0] for b in r["blocks"]] == [2] and r["step_time"] == r["blocks"][0][1] / 2, name
+    if HAS_BOOK:
+        assert runs["book"]["dtype"] == "float64", "the book's code computes in float64"
+
+
+def test_step_time_leaves_out_the_first_block():
+    assert ch7.step_time([[100, 9.0], [100, 1.0], [100, 3.0], [50, 1.0]]) == 0.02
+    assert ch7.step_time([[4, 2.0]]) == 0.5
+
+
+@pytest.mark.parametrize("job", ["ch6", "ch7"])
+def test_chapter_report_prints_every_implementation_and_ratio(job, tmp_path, capsys, monkeypatch):
+    module = bench_chapters.JOBS[job]
+
+    def in_process(script, args, what):  # the children's work without their start-up, and a made-up process time
+        spec = json.loads(args[args.index("--spec") + 1])
+        tiny = TINY6 if job == "ch6" else TINY7
+        return {**module.child(what, replace(tiny, gpu=spec["gpu"])), "process_time": 1.0}
+
+    monkeypatch.setattr(bench_chapters, "run_child", in_process)
+    impls = ["xpnet-numpy"] + ["torch"] * HAS_TORCH
+    path = tmp_path / "r.json"
+    assert bench_chapters.main(["--job", job, "--short", "--repeats", "2", "--impl", ",".join(impls), "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    rep = json.loads(path.read_text())
+    assert list(rep["results"]) == impls and all(len(rep["runs"][n]) == 2 for n in impls)
+    assert f"benchmark {job}" in out and "first losses of the" in out
+    if HAS_TORCH:
+        (ratio,) = rep["ratios"]
+        target = 0.6 if job == "ch6" else 2.0
+        assert ratio["pair"] == "xpnet-numpy / torch" and ratio["target"] == target and f"<= {target:g}" in out
+    assert rep["first_loss_spread"]["step 1"] < 1e-5
+
+
+def test_chapter_child_process_prints_its_result(tmp_path, capsys):
+    """One real child process: the runner's command line, result line and report, end to end."""
+    path = tmp_path / "r.json"
+    assert bench_chapters.main(["--job", "ch6", "--short", "--iters", "4", "--impl", "xpnet-numpy", "--json", str(path)]) == 0
+    rep = json.loads(path.read_text())
+    (run,) = rep["runs"]["xpnet-numpy"]
+    assert run["iters"] == 4 and run["process_time"] > run["total_time"] > 0 and run["peak_rss_mb"] > 0
+    assert "xpnet-numpy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["--job", "ch6", "--impl", "book"], "unknown implementation 'book' for --job ch6"),
+    (["--job", "ch7", "--gpu", "--impl", "xpnet-numpy"], "runs on the CPU only"),
+    (["--job", "ch8"], "invalid choice"),
+])
+def test_chapter_mistakes_are_usage_errors(argv, match, capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench_chapters.main(argv)
+    assert exc.value.code == 2 and match in capsys.readouterr().err
