@@ -82,7 +82,7 @@ def add(params: MutableMapping[str, Any], key: str, delta: Any, *, reuse: bool =
 
 def scaled_step(params: MutableMapping[str, Any], key: str, lr: Any, g: Any, h: Any) -> None:
     """The adaptive methods' ``params[key] -= lr * g / (sqrt(h) + 1e-7)`` (AdaGrad, RMSprop; Adam with ``lr_t, m, v``)."""
-    subtract(params, key, lr * g / (math_of(h).sqrt(h) + EPS))
+    add(params, key, -lr * g / (math_of(h).sqrt(h) + EPS))  # p + -(x) is p - x bit for bit, one operation fewer
 
 
 class Optimizer:

@@ -31,7 +31,7 @@ class SGD(Optimizer):
 
     def _update(self, params: MutableMapping[str, Any], grads: Mapping[str, Any]) -> None:
         for key in params.keys():
-            subtract(params, key, self.lr * grads[key])
+            add(params, key, grads[key] * -self.lr)  # params[key] -= lr * grad: p + -(lr g) is p - lr g, bit for bit
 
 
 class Momentum(Optimizer):
