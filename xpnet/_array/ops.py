@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from . import compat
 from .ops_data import DataOps
+from .ops_norm import NormOps
 
 __all__ = ["ConvCache", "Ops", "PoolCache", "ops_for", "window_output_size"]
 
@@ -66,7 +67,7 @@ class PoolCache(NamedTuple):
     state: Any = None
 
 
-class Ops(DataOps):
+class Ops(NormOps, DataOps):
     """The portable operations, for namespace ``xp``.
 
     Parameters

@@ -20,6 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .ops import ConvCache, Ops, PoolCache
 from .ops_data import NumpyDataOps
+from .ops_norm import NumpyNormOps
 
 __all__ = ["NumpyOps"]
 
@@ -47,7 +48,7 @@ def _add_windows(win: np.ndarray, shape: tuple[int, ...], stride: int, pad: int)
     return img[:, :, pad:pad + h, pad:pad + w]
 
 
-class NumpyOps(NumpyDataOps, Ops):
+class NumpyOps(NumpyDataOps, NumpyNormOps, Ops):
     """:class:`~xpnet._array.ops.Ops` for NumPy arrays."""
 
     def im2col(self, x: Array, fh: int, fw: int, stride: int, pad: int) -> Array:
