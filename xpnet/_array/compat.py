@@ -60,7 +60,7 @@ def _fast_numpy() -> Any:
         if x.dtype.kind not in "fc":
             return base.mean(x, axis=axis, keepdims=keepdims)  # the standard's rules for integers
         count = x.size if axis is None else math.prod(x.shape[a] for a in ((axis,) if isinstance(axis, int) else axis))
-        return np.add.reduce(x, axis=axis, keepdims=keepdims) / count  # what np.mean computes, bit for bit
+        return np.add.reduce(x, axis=axis, keepdims=keepdims) / count  # type: ignore[call-overload]  # np.mean, bit for bit
 
     vars(fast).update(sum=sum, max=max, mean=mean)
     return fast
