@@ -62,8 +62,8 @@ class LayerNet:
         The seed of the initial weights and of the random stream (None when both were given).
     """
 
-    #: The keys of the parameters that weight decay applies to: the book's weights ``W1``, ``W2`` ...
-    decayed_prefix = "W"
+    decayed_prefix = "W"  #: weight decay applies to the book's weights, ``W1``, ``W2`` ...
+    eval_batch_size = 10_000  #: samples a trainer evaluates at a time by default (one chunk's memory)
 
     def _setup(self, *, backend: Any, device: Any, dtype: Any, seed: int | None, params: Mapping[str, Any] | None,
                buffers: Mapping[str, Any] | None, sample_shape: tuple[int, ...], output_size: int,

@@ -26,7 +26,7 @@ def train(
     optimizer: Any = None,
     val_split: float = 0.0,
     patience: int | None = None,
-    eval_batch_size: int = 10_000,
+    eval_batch_size: int | None = None,
     eval_samples: int | None = None,
     train_threads: int | None = 1,
     eval_threads: int | None = None,

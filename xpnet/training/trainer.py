@@ -74,8 +74,9 @@ class Trainer:
     patience : int, optional
         Stop after this many evaluations without a better validation accuracy (needs a
         validation split); the best parameters are restored at the end.
-    eval_batch_size : int
-        Samples per evaluation chunk (bounds memory).
+    eval_batch_size : int, optional
+        Samples per evaluation chunk (bounds memory); default the network's ``eval_batch_size``
+        (10,000 for the fully connected networks, 1,000 for the convnet, whose columns are large).
     eval_samples : int, optional
         Measure each evaluation point on the first ``eval_samples`` samples of each set (the book's
         ``evaluate_sample_num_per_epoch``); a completed run then also measures the whole sets once,
@@ -111,7 +112,7 @@ class Trainer:
         optimizer: Any = None,
         val_split: float = 0.0,
         patience: int | None = None,
-        eval_batch_size: int = 10_000,
+        eval_batch_size: int | None = None,
         eval_samples: int | None = None,
         train_threads: int | None = 1,
         eval_threads: int | None = None,
@@ -122,6 +123,8 @@ class Trainer:
         self.network = network
         self.backend = network.backend
         self.dtype_name = network.config["dtype"]
+        if eval_batch_size is None:  # the network's own: a convolution's columns are 25 times its images
+            eval_batch_size = int(getattr(network, "eval_batch_size", 10_000))
         check_settings(batch_size, gradient, val_split, patience, eval_batch_size, eval_every, eval_samples)
         self.optimizer = make_optimizer(optimizer, lr)
         self.seed = secrets.randbits(31) if seed is None else int(seed)
