@@ -235,7 +235,12 @@ def run_train(args: argparse.Namespace) -> int:
 def _header(net: Any, trainer: Any, s: dict[str, Any], start: int) -> str:
     """The first line: network, data, backend, optimizer, length and seed."""
     epochs = f" ({s['epochs']} epochs)" if s["epochs"] is not None else ""
-    sampled = f", evaluation on the first {s['eval_samples']} images of each set" if s["eval_samples"] is not None else ""
+    largest = max(trainer.train_set.n, trainer.test.n if trainer.test is not None else 0)
+    sampled = ""
+    if s["eval_samples"] is not None and s["eval_samples"] < largest:
+        sampled = f", evaluation on the first {s['eval_samples']} images of each set"
+    elif s["eval_samples"] is not None:
+        sampled = f", evaluation on every image (--eval-samples {s['eval_samples']} covers the sets)"
     return (f"training {describe_network(net)} on {trainer.history.config['dataset']} ({trainer.train_set.n} train / "
             f"{trainer.test.n} test images) with {trainer.backend}, {trainer.dtype_name}: batch {trainer.batch_size}, "
             f"{trainer.optimizer!r}, {s['iters']} iterations{epochs}{f' from {start}' if start else ''}{sampled}, "
