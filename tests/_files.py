@@ -69,3 +69,19 @@ def one_line_error(err: str) -> str:
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]
+
+
+def train_command(*argv: str, ignored: str = "") -> list[str]:
+    """``xpnet train ARGV`` in a child that starts with the stop signals' default actions (and ``ignored`` ignored).
+
+    A suite started under ``nohup`` ignores SIGHUP (a background job, SIGINT), and a child inherits
+    that; xpnet rightly keeps a signal ignored at start, so the child would not stop. The child
+    sets the actions itself: a ``preexec_fn`` would fork a multithreaded process (JAX's threads).
+    """
+    code = ("import runpy, signal, sys\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "for name in ('SIGTERM', 'SIGHUP'): signal.signal(getattr(signal, name), signal.SIG_DFL)\n"
+            f"for name in {ignored.split()!r}: signal.signal(getattr(signal, name), signal.SIG_IGN)\n"
+            "sys.argv[0] = 'xpnet'\n"
+            "runpy.run_module('xpnet', run_name='__main__', alter_sys=True)")
+    return [sys.executable, "-c", code, "train", *argv]

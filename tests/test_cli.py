@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _files import write_mnist_dir
+from _files import train_command, write_mnist_dir
 from conftest import to_np
 
 import xpnet
@@ -106,8 +106,8 @@ def test_divergence_exits_nonzero_and_keeps_the_checkpoint(tmp_path, capsys):
 
 def test_ctrl_c_saves_and_exits_130(tmp_path):
     ckpt, hist = tmp_path / "net.npz", tmp_path / "h.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "xpnet", "train", "--iters", "1000000", "--save", str(ckpt), "--history", str(hist)],
+    proc = subprocess.Popen(  # a child with Ctrl-C's default action, however the suite was started (a background job ignores it)
+        train_command("--iters", "1000000", "--save", str(ckpt), "--history", str(hist)),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
     )
     deadline = time.time() + 120

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _files import env, one_line_error, rewrite_meta, write_mnist_dir, xpnet_command
+from _files import env, one_line_error, rewrite_meta, train_command, write_mnist_dir, xpnet_command
 from conftest import to_np
 
 import xpnet
@@ -261,24 +261,8 @@ def test_a_float64_run_resumes_on_jax(data, tmp_path):
 
 
 # --------------------------------------------------------------------------- signals and the printed hint
-def _train_command(*argv: str, ignored: str = "") -> list[str]:
-    """``xpnet train ARGV`` in a child that starts with the stop signals' default actions (and ``ignored`` ignored).
-
-    A suite started under ``nohup`` ignores SIGHUP (a background job, SIGINT), and a child inherits
-    that; xpnet rightly keeps a signal ignored at start, so the child would not stop. The child
-    sets the actions itself: a ``preexec_fn`` would fork a multithreaded process (JAX's threads).
-    """
-    code = ("import runpy, signal, sys\n"
-            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-            "for name in ('SIGTERM', 'SIGHUP'): signal.signal(getattr(signal, name), signal.SIG_DFL)\n"
-            f"for name in {ignored.split()!r}: signal.signal(getattr(signal, name), signal.SIG_IGN)\n"
-            "sys.argv[0] = 'xpnet'\n"
-            "runpy.run_module('xpnet', run_name='__main__', alter_sys=True)")
-    return [sys.executable, "-c", code, "train", *argv]
-
-
 def _start(*argv: str, cwd: Path, ignored: str = "") -> subprocess.Popen:
-    return subprocess.Popen(_train_command(*argv, ignored=ignored), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.Popen(train_command(*argv, ignored=ignored), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env(), cwd=cwd)
 
 
