@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import re
 import shutil
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xpnet.datasets as ds
+from xpnet.datasets import idx as idx_module
 from xpnet.datasets import mnist as mnist_module
 from xpnet.datasets.idx import IDX_DTYPES
 from xpnet.errors import DataFileError
@@ -199,6 +202,38 @@ def test_clear_cache_forces_a_new_decode(tmp_path):
     (x3, _), _ = ds.load_mnist_uint8(data_dir=tmp_path)
     assert not np.shares_memory(x1, x3)
     np.testing.assert_array_equal(x1, x3)
+
+
+def test_threads_loading_at_once_share_one_decoded_copy():
+    ds.clear_cache()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: ds.load_mnist_uint8(), range(4)))
+    first = results[0]
+    for (x, _), (x_test, _) in results[1:]:  # one decode of each file: the images are views of the same memory
+        assert np.shares_memory(x, first[0][0]) and np.shares_memory(x_test, first[1][0])
+        np.testing.assert_array_equal(x, first[0][0])
+    assert first[0][1][:10].tolist() == TRAIN_FIRST10 and first[1][1][:10].tolist() == TEST_FIRST10
+
+
+def test_files_read_side_by_side_report_the_first_bad_file_in_order(tmp_path):
+    """The four files are decoded on threads; with two bad ones, the error names the first, as a sequential read would."""
+    arrays = small_arrays()
+    data_dir = write_dataset(tmp_path / "data", arrays)
+    write(data_dir / TEST_IMAGES, idx_bytes(arrays[TEST_IMAGES])[:-3])
+    write(data_dir / TRAIN_LABELS, idx_bytes(arrays[TRAIN_LABELS])[:-2])
+    for _ in range(5):  # whichever thread finishes first
+        with pytest.raises(DataFileError, match=rf"^{re.escape(str(data_dir / TRAIN_LABELS))}: truncated"):
+            ds.load_mnist(data_dir=data_dir)
+
+
+def test_a_large_file_is_hashed_alongside_its_decompression(tmp_path):
+    """Above four chunks the hash runs on a second thread, chunk after chunk: the digest is that of the content."""
+    array = np.random.default_rng(1).integers(0, 256, size=(7000, 28, 28), dtype=np.uint8)  # 5.5 MB
+    content = idx_bytes(array)
+    path = write(tmp_path / "big-idx3-ubyte", content, gz=True)
+    hasher = hashlib.sha256()
+    np.testing.assert_array_equal(idx_module._read_idx(path, hasher), array)
+    assert hasher.hexdigest() == hashlib.sha256(content).hexdigest()
 
 
 # --------------------------------------------------------------------------- checksums and data_dir

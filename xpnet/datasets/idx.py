@@ -15,6 +15,8 @@ import os
 import stat
 import sys
 import zlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from math import prod
 from typing import Any, Protocol
 
@@ -221,14 +223,36 @@ def _read_header(f: io.BufferedIOBase, name: str) -> tuple[np.dtype, tuple[int, 
 
 
 def _read_into(f: io.BufferedIOBase, buf: memoryview, hasher: _Hasher | None) -> int:
-    """Fill ``buf`` from ``f`` in chunks; return the number of bytes read (short at EOF)."""
+    """Fill ``buf`` from ``f`` in chunks; return the number of bytes read (short at EOF).
+
+    With a ``hasher`` and a large ``buf``, each chunk is hashed on a second thread while the
+    next one is read (both release the GIL: decompression and hashing overlap, in order).
+    """
+    if hasher is None or len(buf) < 4 * _CHUNK:
+        return _fill(f, buf, hasher.update if hasher is not None else None)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xpnet-hash") as pool:
+        pending: list[Future[None]] = []
+
+        def hash_later(chunk: memoryview) -> None:
+            if pending:
+                pending.pop().result()  # the previous chunk first: the hash sees the bytes in order
+            pending.append(pool.submit(hasher.update, chunk))
+
+        got = _fill(f, buf, hash_later)
+        if pending:
+            pending.pop().result()
+    return got
+
+
+def _fill(f: io.BufferedIOBase, buf: memoryview, consume: Callable[[memoryview], None] | None) -> int:
+    """Fill ``buf`` from ``f`` a chunk at a time, handing each chunk read to ``consume``; return the bytes read."""
     pos = 0
     while pos < len(buf):
         n = f.readinto(buf[pos : pos + _CHUNK])
         if not n:
             break
-        if hasher is not None:
-            hasher.update(buf[pos : pos + n])
+        if consume is not None:
+            consume(buf[pos : pos + n])
         pos += n
     return pos
 

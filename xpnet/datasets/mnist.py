@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
@@ -74,7 +75,8 @@ class _Entry:
 
 _CACHE: dict[Path, _Entry] = {}
 _VERIFIED: dict[Path, tuple[int, int]] = {}  # resolved path -> stamp whose checksum passed
-_LOCK = threading.Lock()
+_LOCK = threading.Lock()  # guards _FILE_LOCKS
+_FILE_LOCKS: dict[Path, threading.Lock] = {}  # resolved path -> the lock its reader holds
 
 
 def default_data_dir() -> Path:
@@ -297,6 +299,8 @@ def _load_file(path: Path, *, vendored: bool) -> _Entry:
         raise DataFileError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
     stamp = (st.st_mtime_ns, st.st_size)
     with _LOCK:
+        lock = _FILE_LOCKS.setdefault(resolved, threading.Lock())
+    with lock:  # one reader per file; other files are read meanwhile
         entry = _CACHE.get(resolved)
         if entry is None or entry.stamp != stamp:
             hasher = hashlib.sha256()
@@ -309,6 +313,29 @@ def _load_file(path: Path, *, vendored: bool) -> _Entry:
             array.flags.writeable = False
             entry = _CACHE[resolved] = _Entry(stamp, array, hasher.hexdigest())
     return entry
+
+
+def _load_files(paths: list[Path], *, vendored: bool) -> list[_Entry]:
+    """:func:`_load_file` for each path, side by side on threads (decompressing and hashing release the GIL).
+
+    The entries come back in the order of ``paths``; so does the first error, as if read one after another.
+    """
+    if len(paths) < 2 or all(_is_cached(path) for path in paths):
+        return [_load_file(path, vendored=vendored) for path in paths]
+    with ThreadPoolExecutor(max_workers=len(paths), thread_name_prefix="xpnet-mnist") as pool:
+        futures = [pool.submit(_load_file, path, vendored=vendored) for path in paths]
+        return [future.result() for future in futures]
+
+
+def _is_cached(path: Path) -> bool:
+    """Whether ``path``'s current version is decoded in the cache already."""
+    try:
+        resolved = path.resolve()
+        st = resolved.stat()
+    except OSError:
+        return False
+    entry = _CACHE.get(resolved)
+    return entry is not None and entry.stamp == (st.st_mtime_ns, st.st_size)
 
 
 def _verify(path: Path, name: str, entry: _Entry, *, vendored: bool) -> None:
@@ -336,7 +363,7 @@ def _load_arrays(
     vendored = data_dir is None
     directory = default_data_dir() if vendored else _check_dir(data_dir)
     paths = [_find_file(directory, name, vendored=vendored, compressed=compressed) for name in MNIST_FILES]
-    entries = [_load_file(path, vendored=vendored) for path in paths]
+    entries = _load_files(paths, vendored=vendored)
     if vendored:
         for path, name, entry in zip(paths, MNIST_FILES, entries):
             _verify(path, name, entry, vendored=True)
