@@ -7,7 +7,8 @@ import pytest
 from conftest import blobs
 
 import xpnet
-from xpnet import TrainingDiverged, TwoLayerNet
+from xpnet import MultiLayerNet, TrainingDiverged, TwoLayerNet
+from xpnet.training.diagnosis import divergence_message
 
 (X, T), (X_TEST, T_TEST) = blobs(n=300, d=12, k=3, n_test=60)
 
@@ -68,3 +69,31 @@ def test_divergence_names_the_likely_cause(backend, settings, net_kw, cause, fix
         xpnet.train(_net(backend, **net_kw), (x, T), iters=200, seed=0, **settings)
     message = str(info.value)
     assert "training diverged" in message and f"likely cause: {cause}" in message and fix in message
+
+
+DECAY_DIVERGENCE = [
+    ("weight-decay", {"lr": 0.1}, 1e6, "the weight decay (lambda 1e+06, the book uses 0.1 at most)", "--weight-decay 0.1"),
+    ("lr-times-decay", {"lr": 0.5}, 9.0, "the learning rate with the weight decay (lr 0.5 * lambda 9 = 4.5, above 2", "--weight-decay below 4"),
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(("settings", "decay", "cause", "fix"), [pytest.param(*c[1:], id=c[0]) for c in DECAY_DIVERGENCE])
+def test_divergence_from_weight_decay_names_it(backend, settings, decay, cause, fix):
+    net = MultiLayerNet(12, [8], 3, weight_decay_lambda=decay, backend=backend.name, device=backend.device, dtype="float32", seed=0)
+    with pytest.raises(TrainingDiverged) as info:
+        xpnet.train(net, (X, T), iters=300, seed=0, **settings)
+    message = str(info.value)
+    assert f"likely cause: {cause}" in message and fix in message
+
+
+def test_weight_decay_is_blamed_only_where_it_explains_the_divergence():
+    def cause(first_loss: float, **kw) -> str:
+        settings = {"lr": 0.1, "init_std": 0.01, "scale": 1.0, "n_classes": 10, **kw}
+        return divergence_message(float("nan"), 7, first_loss, **settings).split("likely cause: ")[1]
+
+    assert cause(1e5, weight_decay=0.1).startswith("the initial weight scale")  # the book's lambdas do not blow up a loss
+    assert cause(1e5, weight_decay=5.0).startswith("the weight decay (lambda 5")
+    assert cause(2.3, weight_decay=30.0, optimizer="sgd").startswith("the learning rate with the weight decay (lr 0.1 * lambda 30")
+    assert cause(2.3, weight_decay=30.0, optimizer="adam").startswith("the learning rate (lr 0.1)")  # Adam's step is not lr * gradient
+    assert cause(2.3, weight_decay=10.0, optimizer="sgd").startswith("the learning rate (lr 0.1)")  # lr * lambda = 1: the weights shrink

@@ -227,7 +227,8 @@ class Trainer:
             raise TrainingDiverged(divergence_message(
                 values[bad[0]], it, self.history.train_loss[0], lr=getattr(self.optimizer, "lr", None),
                 init_std=self.network.config.get("weight_init_std"), scale=self.train_set.scale(),
-                n_classes=self.network.output_size,
+                n_classes=self.network.output_size, weight_decay=getattr(self.network, "weight_decay_lambda", 0.0),
+                optimizer=getattr(self.optimizer, "name", ""),
             ))
 
     def _check_growth(self, values: list[float], first: int) -> None:
