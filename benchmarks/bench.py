@@ -44,7 +44,7 @@ from chapters import load_reference
 from job import D, Job, K, flops, matmul_floor, xpnet_threads
 from numgrad import numgrad_bench
 from report import print_numgrad, print_report
-from rounds import MARK, child_env, load_average, machine, rss_mb, run_child, save_json, spread_notes
+from rounds import MARK, child_env, compile_bytecode, load_average, machine, rss_mb, run_child, save_json, spread_notes
 
 __all__ = ["main"]
 
@@ -238,6 +238,7 @@ def run_bench(job: Job, impls: list[str], repeats: int, *, floor_time: float = 0
     load = load_average()
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in impls}
     cli_runs: list[dict[str, Any]] = []
+    compile_bytecode()
     for _ in range(repeats):
         for name in impls:
             runs[name].append(_run_once(name, job))
