@@ -151,12 +151,12 @@ def test_a_convnet_on_images_too_small_for_its_filters_is_refused(tmp_path, caps
     assert "a 5x5 filter (stride 1, pad 0) on 4x4 images" in one_line_error(capsys.readouterr().err)
 
 
-def test_a_run_diverging_from_named_initial_weights_says_why_in_one_line(data, capsys):
-    """A first loss far above chance (here from the weight decay) is blamed on the initial weights, named as given."""
+def test_a_run_diverging_from_its_weight_decay_says_why_in_one_line(data, capsys):
+    """A first loss far above chance from the weight decay's term is blamed on the weight decay, not the initial weights."""
     assert main(["train", "--data-dir", str(data), "--hidden-sizes", "10", "--weight-decay", "1e30", "--iters", "5",
                  "--quiet"]) == 1
     err = one_line_error(capsys.readouterr().err)
-    assert "training diverged" in err and "(weight_init_std relu, " in err
+    assert "training diverged" in err and "likely cause: the weight decay (lambda 1e+30, " in err and "--weight-decay 0.1" in err
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax: not installed")

@@ -92,7 +92,8 @@ def test_weight_decay_is_blamed_only_where_it_explains_the_divergence():
         settings = {"lr": 0.1, "init_std": 0.01, "scale": 1.0, "n_classes": 10, **kw}
         return divergence_message(float("nan"), 7, first_loss, **settings).split("likely cause: ")[1]
 
-    assert cause(1e5, weight_decay=0.1).startswith("the initial weight scale")  # the book's lambdas do not blow up a loss
+    assert cause(1e5, weight_decay=0.1).startswith("the initial weight scale (weight_init_std 0.01, ")  # the book's lambdas
+    assert cause(1e5, init_std="relu").startswith("the initial weight scale (weight_init_std relu, ")  # named as given
     assert cause(1e5, weight_decay=5.0).startswith("the weight decay (lambda 5")
     assert cause(2.3, weight_decay=30.0, optimizer="sgd").startswith("the learning rate with the weight decay (lr 0.1 * lambda 30")
     assert cause(2.3, weight_decay=30.0, optimizer="adam").startswith("the learning rate (lr 0.1)")  # Adam's step is not lr * gradient
