@@ -243,3 +243,16 @@ def test_the_history_test_accuracy_is_counted_on_the_test_set():
     train_scores = np.maximum(x / 255.0 @ p["W1"] + p["b1"], 0) @ p["W2"] + p["b2"]
     assert h.train_acc[-1] == np.count_nonzero(np.argmax(train_scores, axis=1) == t) / len(t)
     assert h.test_acc[-1] != h.train_acc[-1]  # the two sets differ here, so a swap would show
+
+
+def test_a_best_point_without_parameters_from_a_version_2_checkpoint_resumes():
+    """Version 2 kept only the best point's accuracy and iteration: the resumed parameters stand in for its parameters."""
+    first = _early_stopper(patience=2)
+    first.run(20)
+    state = first.state()
+    del state["best"]["params"], state["best"]["buffers"]
+    again = _early_stopper(patience=2)
+    again.load_state(state)
+    assert again._best[:2] == (state["best"]["val_acc"], state["best"]["iteration"])
+    for key, value in again._best[2][0].items():
+        np.testing.assert_array_equal(value, again.network.params[key], err_msg=key)

@@ -189,8 +189,8 @@ class Trainer:
             self.optimizer.load_state(self._on_device(state["optimizer"]))
         best = state.get("best")
         if best is not None:
-            kept = (self._on_device(best["params"]), self._on_device(best.get("buffers", {})))  # a checkpoint's best
-            snap = kept if best.get("params") else self.network.snapshot()  # older checkpoints kept no parameters
+            snap = ((self._on_device(best["params"]), self._on_device(best.get("buffers", {}))) if best.get("params")
+                    else self.network.snapshot())  # version 2 checkpoints kept no parameters: the resumed ones stand in
             self._best = (float(best["val_acc"]), int(best["iteration"]), snap)
 
     def _on_device(self, tree: Any) -> Any:
