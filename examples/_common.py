@@ -15,6 +15,7 @@ import numpy as np
 
 import xpnet
 from xpnet.backends import BACKEND_NAMES, Backend, backend_of
+from xpnet.util import smooth_curve
 
 WIDE = 10**6  # no wrapping: every printed result is one ``label: value`` line
 
@@ -181,6 +182,17 @@ def show_gap(label: str, train_acc_list: Sequence[float], test_acc_list: Sequenc
     show(f"{label} gap", train_acc_list[-1] - test_acc_list[-1], digits=4)
     gaps = np.asarray(train_acc_list[-last:]) - np.asarray(test_acc_list[-last:])
     show(f"{label} mean gap of the last {len(gaps)} epochs", gaps.mean(), digits=4)
+
+
+def show_smoothed_losses(train_loss: dict[str, Sequence[Any]], args: Any, *, ylim: tuple[float, float],
+                         styles: dict[str, str]) -> None:
+    """The book's last step of its loss comparisons: each run's losses smoothed (``smooth_curve``), the final
+    smoothed loss printed per run, and the curves plotted against iterations with ``--plot``/``--show``."""
+    curves = {key: smooth_curve(floats(losses)) for key, losses in train_loss.items()}
+    for key, curve in curves.items():
+        show(f"{key} final smoothed loss", curve[-1], digits=4)
+    if args.plot or args.show:
+        plot_curves(curves, args.plot, args.show, xlabel="iterations", ylabel="loss", ylim=ylim, markevery=100, styles=styles)
 
 
 def plot_curves(curves: dict[str, Sequence[float]], path: str | None, window: bool, *, xlabel: str, ylabel: str,

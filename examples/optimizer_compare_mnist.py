@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from _common import batch_of, floats, make_parser, mnist_on, one_thread, parse, plot_curves, show
+from _common import batch_of, make_parser, mnist_on, one_thread, parse, show_smoothed_losses
 
 from xpnet.nets import MultiLayerNet
 from xpnet.optim import SGD, AdaGrad, Adam, Momentum
-from xpnet.util import smooth_curve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,12 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"iteration {i}: " + ", ".join(f"{key} {float(train_loss[key][-1]):.4f}" for key in optimizers))
 
     # 3: the smoothed curves, as in the book's figure
-    curves = {key: smooth_curve(floats(losses)) for key, losses in train_loss.items()}
-    for key, curve in curves.items():
-        show(f"{key} final smoothed loss", curve[-1], digits=4)
-    if args.plot or args.show:
-        plot_curves(curves, args.plot, args.show, xlabel="iterations", ylabel="loss", ylim=(0, 1), markevery=100,
-                    styles={"SGD": "o-", "Momentum": "x-", "AdaGrad": "s-", "Adam": "D-"})
+    show_smoothed_losses(train_loss, args, ylim=(0, 1), styles={"SGD": "o-", "Momentum": "x-", "AdaGrad": "s-", "Adam": "D-"})
     return 0
 
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from _common import batch_of, floats, make_parser, mnist_on, one_thread, parse, plot_curves, show
+from _common import batch_of, make_parser, mnist_on, one_thread, parse, show_smoothed_losses
 
 from xpnet.nets import MultiLayerNet
 from xpnet.optim import SGD
-from xpnet.util import smooth_curve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,12 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"iteration {i}: " + ", ".join(f"{key} {float(train_loss[key][-1]):.4f}" for key in weight_init_types))
 
     # 3: the smoothed curves, as in the book's figure
-    curves = {key: smooth_curve(floats(losses)) for key, losses in train_loss.items()}
-    for key, curve in curves.items():
-        show(f"{key} final smoothed loss", curve[-1], digits=4)
-    if args.plot or args.show:
-        plot_curves(curves, args.plot, args.show, xlabel="iterations", ylabel="loss", ylim=(0, 2.5), markevery=100,
-                    styles={"std=0.01": "o-", "Xavier": "s-", "He": "D-"})
+    show_smoothed_losses(train_loss, args, ylim=(0, 2.5), styles={"std=0.01": "o-", "Xavier": "s-", "He": "D-"})
     return 0
 
 

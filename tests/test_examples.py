@@ -272,6 +272,11 @@ def test_show_without_a_display_says_so(run, monkeypatch):
      ("train_neuralnet", ["--iters", "2", "--batch-size", "30000"])],
 )
 def test_plot_writes_a_png(run, tmp_path, name, argv):
+    check_plot(run, tmp_path, name, argv)
+
+
+def check_plot(run, tmp_path: Path, name: str, argv: list[str]) -> None:
+    """``name`` with ``argv`` and ``--plot``: exit 0, the line naming the file, and a PNG there."""
     path = tmp_path / f"{name}.png"
     code, out = run(name, *argv, "--plot", str(path))
     assert code == 0

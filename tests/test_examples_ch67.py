@@ -6,7 +6,7 @@ import math
 import re
 
 import pytest
-from test_examples import _usable, assert_png, run, text, value, values  # noqa: F401 - run is a fixture
+from test_examples import _usable, assert_png, check_plot, run, text, value, values  # noqa: F401 - run is a fixture
 
 STRICT = ["--backend", "array_api_strict", "--device", "device1"]
 
@@ -217,11 +217,7 @@ PLOTS = [
 
 @pytest.mark.parametrize(("name", "argv"), PLOTS, ids=[name for name, _ in PLOTS])
 def test_plot_writes_a_png(run, tmp_path, name, argv):
-    path = tmp_path / f"{name}.png"
-    code, out = run(name, *argv, "--plot", str(path))
-    assert code == 0
-    assert f"plot written to {path}" in out
-    assert_png(path)
+    check_plot(run, tmp_path, name, argv)
 
 
 def test_filter_plots_write_pngs(run, tmp_path):

@@ -138,9 +138,13 @@ def backend_cases(extra: Sequence[Any] | None = None) -> list[BackendCase]:
         modules (``"ndonnx"``), or ``(backend, device)`` pairs. Each case's id is its library's
         name (``-device`` appended when a device is given); one that cannot run here carries the reason.
     """
-    out = _known_cases()
-    taken = {case.id for case in out}
-    return out + [_extra_case(entry, taken) for entry in (extra or ())]
+    return _with_extra(_known_cases(), extra)
+
+
+def _with_extra(cases: list[BackendCase], extra: Sequence[Any] | None) -> list[BackendCase]:
+    """``cases`` followed by a case for each entry of ``extra`` (ids kept distinct from those taken)."""
+    taken = {case.id for case in cases}
+    return [*cases, *(_extra_case(entry, taken) for entry in (extra or ()))]
 
 
 def backend_params(cases: list[BackendCase] | None = None, *, extra: Sequence[Any] | None = None) -> list[Any]:
@@ -152,11 +156,7 @@ def backend_params(cases: list[BackendCase] | None = None, *, extra: Sequence[An
     """
     import pytest
 
-    if cases is None:
-        chosen = backend_cases(extra)
-    else:
-        taken = {case.id for case in cases}
-        chosen = [*cases, *(_extra_case(entry, taken) for entry in (extra or ()))]
+    chosen = _with_extra(_known_cases() if cases is None else list(cases), extra)
     return [
         pytest.param(case, id=case.id, marks=[pytest.mark.skip(reason=case.skip_reason)] if case.skip_reason else [])
         for case in chosen

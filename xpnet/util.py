@@ -165,7 +165,7 @@ def smooth_curve(x: Any) -> np.ndarray:
     -------
     numpy.ndarray, shape (len(x),), float64
     """
-    v = np.asarray(to_numpy(x) if compat.is_array(x) else x, dtype=np.float64)
+    v = np.asarray(to_numpy(x), dtype=np.float64)
     k = _SMOOTH_WINDOW
     if v.ndim != 1 or v.shape[0] < k:
         raise ValueError(f"smooth_curve: x must be 1-D with at least {k} values, got shape {v.shape}")
@@ -202,10 +202,4 @@ def shuffle_dataset(x: Array, t: Array, *, seed: int | np.random.Generator | Non
     if int(x.shape[0]) != int(t.shape[0]):
         raise ValueError(f"{where}: x has {x.shape[0]} samples but t has {t.shape[0]}")
     perm = default_rng(seed).permutation(int(x.shape[0]))
-    return _take(x, perm), _take(t, perm)
-
-
-def _take(a: Array, idx: np.ndarray) -> Array:
-    """Rows ``idx`` (host indices) of ``a``, gathered on ``a``'s backend and device."""
-    xp = compat.namespace_of(a)
-    return xp.take(a, xp.asarray(idx, device=compat.device(a)), axis=0)
+    return ops_for(compat.namespace_of(x)).take_rows(x, perm), ops_for(compat.namespace_of(t)).take_rows(t, perm)

@@ -165,13 +165,15 @@ def to_device(x: Array, dev: Any) -> Array:
 def is_writeable(x: Array) -> bool:
     """True when ``x[idx] = v`` may write into ``x`` in place.
 
-    False for JAX arrays (immutable), read-only NumPy arrays, and tensors that require grad.
-    A library may still refuse the write (array_api_strict over read-only memory): try it.
+    False for JAX arrays (immutable), read-only NumPy arrays (also under an array_api_strict array,
+    which array-api-compat calls writeable), and tensors that require grad.
     """
     if isinstance(x, np.ndarray):
         return bool(x.flags.writeable)
     if array_api_compat.is_torch_array(x) and x.requires_grad:
         return False
+    if is_strict_array(x) and isinstance(getattr(x, "_array", None), np.ndarray):
+        return bool(x._array.flags.writeable)
     return bool(array_api_compat.is_writeable_array(x))
 
 

@@ -212,8 +212,9 @@ class Ops(NormOps, DataOps):
                              cache.stride, cache.pad)
 
 
-_OPS: dict[int, Ops] = {}
-#: Subclasses by backend row name, as "module:Class" (imported when first needed).
+_OPS: dict[int, Ops] = {}  # by id of the namespace
+
+
 def ops_for(xp: Any) -> Ops:
     """The operations of namespace ``xp``: its row's subclass of :class:`Ops`, or the portable ones (one instance per namespace)."""
     ops = _OPS.get(id(xp))

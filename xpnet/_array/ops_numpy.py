@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .ops import ConvCache, Ops, PoolCache
+from .ops import ConvCache, Ops, PoolCache, window_output_size
 from .ops_data import NumpyDataOps
 from .ops_norm import NumpyNormOps
 
@@ -61,7 +61,7 @@ class NumpyOps(NumpyDataOps, NumpyNormOps, Ops):
     def col2im(self, col: Array, input_shape: tuple[int, ...], fh: int, fw: int, stride: int, pad: int) -> Array:
         """The book's ``col2im``, adding into a fresh array."""
         n, c, h, w = input_shape
-        oh, ow = (h + 2 * pad - fh) // stride + 1, (w + 2 * pad - fw) // stride + 1
+        oh, ow = window_output_size(h, fh, stride, pad), window_output_size(w, fw, stride, pad)
         win = col.reshape(n, oh, ow, c, fh, fw).transpose(0, 3, 4, 5, 1, 2)
         return _add_windows(win, input_shape, stride, pad)
 

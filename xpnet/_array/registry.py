@@ -19,11 +19,11 @@ import numpy as np
 from ..errors import BackendError
 from . import compat
 from .derived import derived_row, namespace_label
-from .rows import KNOWN_ROWS, MIN_STANDARD, Row
+from .rows import KNOWN_ROWS, Row
 from .standard import REQUIRED, check_arrays, check_namespace, namespace_of_module
 
 __all__ = [
-    "BACKEND_NAMES", "MIN_STANDARD", "REQUIRED", "Backend", "BackendInfo", "available", "backend_name", "backend_of",
+    "BACKEND_NAMES", "REQUIRED", "Backend", "BackendInfo", "available", "backend_name", "backend_of",
     "check_namespace", "dtype_name", "get_backend", "move_target", "names_backend", "namespace_name", "read_only_reason",
     "resolve_dtype", "row_for", "row_of", "to_numpy", "usable_backends",
 ]

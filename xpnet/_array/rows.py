@@ -20,9 +20,8 @@ import numpy as np
 
 from . import compat, devices
 
-__all__ = ["KNOWN_ROWS", "MIN_STANDARD", "Row"]
+__all__ = ["KNOWN_ROWS", "Row"]
 
-MIN_STANDARD = compat.MIN_STANDARD  # the oldest version of the array API standard xpnet's code needs
 
 
 def _none(*args: Any) -> None:

@@ -2,7 +2,7 @@
 math calls, and arrays that say where they live.
 
 :func:`check_namespace` refuses, in one sentence naming the library, a namespace that implements
-an older version of the array API standard than :data:`~xpnet._array.rows.MIN_STANDARD`, one
+an older version of the array API standard than :data:`~xpnet._array.compat.MIN_STANDARD`, one
 that lacks a function or dtype of :data:`REQUIRED`, or (for a library without a row of its own)
 one whose arrays are not arrays of the standard or have no ``device``.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import BackendError
 from . import compat
 from .derived import namespace_label
-from .rows import MIN_STANDARD
+from .compat import MIN_STANDARD
 
 __all__ = ["REQUIRED", "check_arrays", "check_namespace", "namespace_of_module"]
 

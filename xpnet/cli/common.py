@@ -44,6 +44,7 @@ non_negative_int = _number_type(int, lambda v: v >= 0, "a non-negative integer")
 positive_float = _number_type(float, lambda v: 0 < v < float("inf"), "a positive finite number")
 non_negative_float = _number_type(float, lambda v: 0 <= v < float("inf"), "a non-negative finite number")
 fraction = _number_type(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
+dropout_ratio = _number_type(float, lambda v: 0.0 < v < 1.0, "a number in (0, 1)")
 
 
 class OneLineParser(argparse.ArgumentParser):

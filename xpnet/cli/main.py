@@ -13,15 +13,17 @@ import platform
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .._array.numbers import flag_names
 from .._version import __version__
+from ..optim import OPTIMIZER_NAMES
 from .common import (
-    EXIT_FAILURE, EXIT_USAGE, OneLineParser, UsageError, fraction, non_negative_float, non_negative_int, positive_float, positive_int,
+    EXIT_FAILURE, EXIT_USAGE, OneLineParser, UsageError, dropout_ratio, fraction, non_negative_float, non_negative_int, positive_float,
+    positive_int,
 )
-from .models import MODELS, dropout_ratio, hidden_sizes, weight_init
+from .models import MODELS, hidden_sizes, weight_init
 
 __all__ = ["build_parser", "main"]
 
@@ -89,7 +91,7 @@ def _add_train_parser(sub: Any) -> None:
                        "on the first 1000 images of each set (chapter 7). Accuracy once per epoch, in test mode.")
     _add_backend_options(t, None, "float32, or the checkpoint's with --resume", resumable=True)
     _add_network_options(t, train=True)
-    t.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"], default=None,
+    t.add_argument("--optimizer", choices=OPTIMIZER_NAMES, default=None,
                    help="the update rule of chapter 6 (default: sgd; convnet: adam)")
     t.add_argument("--lr", type=positive_float, default=None,
                    help="learning rate (default: 0.1 with sgd, 0.001 with adam for convnet; another optimizer: its own, "

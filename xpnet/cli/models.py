@@ -13,18 +13,17 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..nets.multi_layer_net import INIT_NAMES
 from .common import UsageError
 
 __all__ = [
-    "CLASSES", "INIT_NAMES", "MODELS", "MODEL_DEFAULTS", "NETWORK_FLAGS", "build_network", "check_applies", "describe_network",
-    "dropout_ratio", "hidden_sizes", "model_of", "weight_init",
+    "CLASSES", "INIT_NAMES", "MODELS", "MODEL_DEFAULTS", "build_network", "check_applies", "describe_network",
+    "hidden_sizes", "model_of", "weight_init",
 ]
 
 MODELS = ("two-layer", "multi-layer", "convnet")
 #: The network class of each model (a checkpoint's network must be of its run's model).
 CLASSES = {"two-layer": "TwoLayerNet", "multi-layer": "MultiLayerNetExtend", "convnet": "SimpleConvNet"}
-#: The names ``--weight-init`` takes: He's initialisation (``relu``, ``he``) and Xavier's (``sigmoid``, ``xavier``).
-INIT_NAMES = ("relu", "he", "sigmoid", "xavier")
 
 #: The settings of each model's book run that ``--model`` changes (the others are the command's, the same for all).
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -36,9 +35,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "convnet": {"hidden_size": None, "hidden_sizes": None, "activation": None, "weight_init_std": 0.01, "batch_norm": False,
                 "dropout": None, "optimizer": "adam", "lr": 0.001, "iters": None, "epochs": 20, "eval_samples": 1000},
 }
-#: The options that shape a network, by setting, and the models each applies to.
-NETWORK_FLAGS = {"hidden_size": "--hidden-size", "hidden_sizes": "--hidden-sizes", "activation": "--activation",
-                 "batch_norm": "--batch-norm", "dropout": "--dropout"}
+#: The models each network-shaping option applies to.
 _APPLIES = {"hidden_size": ("two-layer",), "hidden_sizes": ("multi-layer",), "activation": ("two-layer", "multi-layer"),
             "batch_norm": ("multi-layer",), "dropout": ("multi-layer",)}
 #: SimpleConvNet's layers besides the input and the classes: the book's chapter 7 network.
@@ -68,17 +65,6 @@ def weight_init(text: str) -> float | str:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a positive number or one of {', '.join(INIT_NAMES)}, got {text!r}")
-    return value
-
-
-def dropout_ratio(text: str) -> float:
-    """An argparse type: the fraction of units Dropout drops, in (0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
     return value
 
 

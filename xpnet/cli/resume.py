@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..io.schema import RUN_ADDED
 from .common import UsageError
 from .models import MODEL_DEFAULTS, check_applies, model_of
 
@@ -32,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
 FIXED = ("model", "dtype", "batch_size", "optimizer", "lr", "hidden_size", "hidden_sizes", "activation", "weight_init_std",
          "batch_norm", "dropout", "weight_decay", "eval_every", "eval_samples", "val_split", "patience", "gradient", "seed")
 #: Fields of the run record that records written before ``--model`` lack (their runs had :data:`DEFAULTS`' values).
-ADDED = ("model", "hidden_sizes", "batch_norm", "dropout", "weight_decay", "optimizer", "epochs", "eval_samples")
+ADDED = tuple(RUN_ADDED)
 #: Fields of the data set's identity that must match when resuming (the directory may move).
 DATA_FIELDS = ("train_size", "test_size", "image_shape", "train_sha256", "test_sha256")
 

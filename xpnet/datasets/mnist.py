@@ -318,24 +318,12 @@ def _load_file(path: Path, *, vendored: bool) -> _Entry:
 def _load_files(paths: list[Path], *, vendored: bool) -> list[_Entry]:
     """:func:`_load_file` for each path, side by side on threads (decompressing and hashing release the GIL).
 
-    The entries come back in the order of ``paths``; so does the first error, as if read one after another.
+    The entries come back in the order of ``paths``; so does the first error, as if read one after another. Files
+    already decoded come from the cache at once.
     """
-    if len(paths) < 2 or all(_is_cached(path) for path in paths):
-        return [_load_file(path, vendored=vendored) for path in paths]
     with ThreadPoolExecutor(max_workers=len(paths), thread_name_prefix="xpnet-mnist") as pool:
         futures = [pool.submit(_load_file, path, vendored=vendored) for path in paths]
         return [future.result() for future in futures]
-
-
-def _is_cached(path: Path) -> bool:
-    """Whether ``path``'s current version is decoded in the cache already."""
-    try:
-        resolved = path.resolve()
-        st = resolved.stat()
-    except OSError:
-        return False
-    entry = _CACHE.get(resolved)
-    return entry is not None and entry.stamp == (st.st_mtime_ns, st.st_size)
 
 
 def _verify(path: Path, name: str, entry: _Entry, *, vendored: bool) -> None:

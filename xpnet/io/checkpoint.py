@@ -45,8 +45,6 @@ VERSION = 3
 SCHEMAS = {1: META_V1, 2: META, 3: META_V3}
 #: The networks a checkpoint may hold, by class name.
 CLASSES = {cls.__name__: cls for cls in (TwoLayerNet, MultiLayerNet, MultiLayerNetExtend, SimpleConvNet)}
-#: The dtypes a trainer-state array may have.
-STATE_DTYPES = ("float32", "float64", "int32", "int64", "uint32")
 
 
 @dataclass
@@ -197,7 +195,7 @@ def _read(path: Path) -> tuple[dict[str, Any], Any, dict[str, Any], dict[str, di
         if "meta" not in reader.names:
             raise CheckpointError(f"{path}: not an xpnet checkpoint: no 'meta' entry")
         meta = _meta(path, reader)
-        cls, config = _network_config(path, meta) if meta["version"] >= 3 else (TwoLayerNet, _v2_config(meta))
+        cls, config = _network_config(path, meta)  # versions 1 and 2 hold a TwoLayerNet, named as such
         try:
             param_shapes, buffer_shapes = cls.shapes(config)
         except (TypeError, ValueError) as exc:
@@ -216,11 +214,6 @@ def _read(path: Path) -> tuple[dict[str, Any], Any, dict[str, Any], dict[str, di
             if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
                 raise CheckpointError(f"{path}: {'parameter' if kind == 'params' else 'buffer'} {key} contains NaN or infinite values")
     return meta, cls, config, out
-
-
-def _v2_config(meta: dict[str, Any]) -> dict[str, Any]:
-    """A version 1 or 2 checkpoint's TwoLayerNet configuration, as the constructor takes it."""
-    return {k: v for k, v in meta["network"].items() if k != "class"}
 
 
 def load_checkpoint(path: str | os.PathLike, *, backend: Any = None, device: Any = None) -> Checkpoint:

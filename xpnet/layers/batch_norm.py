@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import MutableMapping
 from typing import Any
 
 from .._array import compat
-from .._array.checks import float_input, floating_arrays, require_dout
+from .._array.checks import batch_input, floating_arrays, require_dout
 from .._array.numbers import require_finite_number
 from .._array.ops import ops_for
-from .._array.trust import is_trusted
 from ._contract import own_parameters, parameter, require_forward
 
 __all__ = ["BatchNormalization"]
@@ -26,18 +24,6 @@ def _check_params(gamma: Any, beta: Any, where: str) -> None:
     floating_arrays(where, gamma=gamma, beta=beta)
     if gamma.ndim != 1 or tuple(beta.shape) != tuple(gamma.shape):
         raise ValueError(f"{where}: gamma and beta must be 1-D of one shape (D,), got {tuple(gamma.shape)} and {tuple(beta.shape)}")
-
-
-def _check_input(x: Any, gamma: Array, where: str) -> Any:
-    """Namespace of ``x``: a floating batch (N, D) or (N, C, H, W) with ``C*H*W == D`` features, N >= 1."""
-    if is_trusted():
-        return compat.namespace_of(x)
-    xp = float_input(x, where, like=gamma)
-    d = math.prod(int(s) for s in x.shape[1:])
-    if x.ndim < 2 or d != int(gamma.shape[0]) or int(x.shape[0]) < 1:
-        raise ValueError(f"{where}: x must have shape (N, {gamma.shape[0]}) or (N, ...) with {gamma.shape[0]} features "
-                         f"per sample and N >= 1, got {tuple(x.shape)}")
-    return xp
 
 
 class BatchNormalization:
@@ -113,7 +99,7 @@ class BatchNormalization:
 
     def forward(self, x: Array, train_flg: bool = True) -> Array:
         """Normalise ``x`` (N, D) or (N, C, H, W): over the batch when ``train_flg``, else with the running statistics."""
-        xp = _check_input(x, self.gamma, f"{self.name}.forward")
+        xp = batch_input(x, (int(self.gamma.shape[0]),), f"{self.name}.forward", like=self.gamma)
         self.input_shape = tuple(x.shape)
         if x.ndim != 2:
             x = xp.reshape(x, (x.shape[0], -1))

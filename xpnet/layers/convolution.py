@@ -103,12 +103,20 @@ class Convolution:
         self.stride = require_positive_int(stride, self.name, "stride")
         self.pad = require_non_negative_int(pad, self.name, "pad")
         self.x: Array = None  # set by forward
-        self.col: Array | None = None
-        self.col_W: Array | None = None
         self.dW: Array | None = None
         self.db: Array | None = None
         self._cache: ConvCache | None = None
         self._out_shape: tuple[int, ...] = ()
+
+    @property
+    def col(self) -> Array | None:
+        """The last ``forward``'s ``im2col`` columns (N*out_h*out_w, C*FH*FW), where the backend's operations keep them."""
+        return self._cache.col if self._cache is not None else None
+
+    @property
+    def col_W(self) -> Array | None:
+        """The last ``forward``'s filters as columns (C*FH*FW, FN), where the backend's operations keep them."""
+        return self._cache.col_W if self._cache is not None else None
 
     #: ``backward`` may skip the input gradient (``compute_dx=False``), as a network's first layer does.
     takes_compute_dx = True
@@ -123,7 +131,7 @@ class Convolution:
         W, b = self.W, self.b
         xp = _check_input(x, W, b, self.stride, self.pad, f"{self.name}.forward")
         out, cache = ops_for(xp).conv2d(x, W, b, self.stride, self.pad)
-        self.x, self.col, self.col_W, self._cache = x, cache.col, cache.col_W, cache
+        self.x, self._cache = x, cache
         self._out_shape = tuple(int(s) for s in out.shape)
         return out
 

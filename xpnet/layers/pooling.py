@@ -65,15 +65,19 @@ class Pooling:
         self.stride = require_positive_int(stride, self.name, "stride")
         self.pad = require_non_negative_int(pad, self.name, "pad")
         self.x: Array = None  # set by forward
-        self.arg_max: Array | None = None
         self._cache: PoolCache | None = None
         self._out_shape: tuple[int, ...] = ()
+
+    @property
+    def arg_max(self) -> Array | None:
+        """The last ``forward``'s first maximum of each window, where the backend's operations keep it."""
+        return self._cache.arg_max if self._cache is not None else None
 
     def forward(self, x: Array) -> Array:
         """Pool a batch ``x`` (N, C, H, W); returns (N, C, out_h, out_w), ``x``'s dtype."""
         xp = _check_input(x, self.pool_h, self.pool_w, self.stride, self.pad, f"{self.name}.forward")
         out, cache = ops_for(xp).max_pool(x, self.pool_h, self.pool_w, self.stride, self.pad)
-        self.x, self.arg_max, self._cache = x, cache.arg_max, cache
+        self.x, self._cache = x, cache
         self._out_shape = tuple(int(s) for s in out.shape)
         return out
 

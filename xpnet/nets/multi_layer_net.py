@@ -16,10 +16,12 @@ from ..layers import Affine, BatchNormalization, Dropout
 from .base import LayerNet
 from .two_layer_net import ACTIVATIONS, check_activation
 
-__all__ = ["MultiLayerNet", "MultiLayerNetExtend", "initial_scale"]
+__all__ = ["INIT_NAMES", "MultiLayerNet", "MultiLayerNetExtend", "initial_scale"]
 
 #: ``weight_init_std`` names and the scale they give a layer with ``n`` inputs.
 _NAMED_SCALES = {"relu": 2.0, "he": 2.0, "sigmoid": 1.0, "xavier": 1.0}
+#: The names ``weight_init_std`` takes: He's initialisation (``relu``, ``he``) and Xavier's (``sigmoid``, ``xavier``).
+INIT_NAMES = tuple(_NAMED_SCALES)
 
 
 def initial_scale(weight_init_std: float | str, fan_in: int) -> float:

@@ -94,11 +94,6 @@ class TwoLayerNet(LayerNet):
         i, h, o = int(config["input_size"]), int(config["hidden_size"]), int(config["output_size"])
         return {"W1": (i, h), "b1": (h,), "W2": (h, o), "b2": (o,)}, {}
 
-    @staticmethod
-    def param_shapes(input_size: int, hidden_size: int, output_size: int) -> dict[str, tuple[int, ...]]:
-        """The parameters' names and shapes: ``W1`` (input, hidden), ``b1``, ``W2`` (hidden, output), ``b2``."""
-        return TwoLayerNet.shapes({"input_size": input_size, "hidden_size": hidden_size, "output_size": output_size})[0]
-
     def _initial_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """The book's initialisation: ``weight_init_std`` times standard-normal weights (float64 draws), zero biases."""
         shapes, _ = self.shapes(self.config)

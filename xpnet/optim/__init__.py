@@ -22,9 +22,11 @@ from .._array.checks import describe
 from .base import Optimizer
 from .updates import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 
-__all__ = ["AdaGrad", "Adam", "Momentum", "Nesterov", "Optimizer", "RMSprop", "SGD", "get_optimizer"]
+__all__ = ["AdaGrad", "Adam", "Momentum", "Nesterov", "OPTIMIZER_NAMES", "Optimizer", "RMSprop", "SGD", "get_optimizer"]
 
 _BY_NAME: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam)}
+#: The names :func:`get_optimizer` takes (any case), in the book's order.
+OPTIMIZER_NAMES = tuple(_BY_NAME)
 
 
 def get_optimizer(name_or_optimizer: Any, **kwargs: Any) -> Any:

@@ -6,7 +6,7 @@ import math
 import numbers
 import operator
 import types
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -54,13 +54,8 @@ def _augment(params: MutableMapping[str, Any], key: str, delta: Any, sign: float
     """
     p = params[key]
     if not is_number(p) and not isinstance(params, Params) and compat.is_writeable(p):
-        try:
-            p = operator.isub(p, delta) if sign < 0 else operator.iadd(p, delta)  # the book's -= and +=
-            params[key] = p
-            return
-        except ValueError as exc:  # array_api_strict over read-only memory says writeable, then refuses
-            if "read-only" not in str(exc):
-                raise
+        params[key] = operator.isub(p, delta) if sign < 0 else operator.iadd(p, delta)  # the book's -= and +=
+        return
     if reuse and not is_number(delta) and compat.is_writeable(delta) and delta.dtype == p.dtype and delta.shape == p.shape:
         if sign < 0:
             delta *= -1.0

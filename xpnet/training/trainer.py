@@ -323,12 +323,13 @@ class Trainer:
             final = it == iters
             # at most MAX_IN_FLIGHT evaluations queued; all done before the last, which runs inline
             stop = self._deliver(evals.ready(keep=(0 if final else MAX_IN_FLIGHT - 1) if at_eval else None), on_eval)
+            snap = self.network.snapshot()  # evaluation reads it and writes nothing: one copy serves both
             if at_eval and not stop:
-                evals.submit(it, self.network.snapshot(), inline=final)
+                evals.submit(it, snap, inline=final)
                 stop = self._deliver(evals.ready(), on_eval)
             if stop:
                 break
-            self._last_good = self.network.snapshot()
+            self._last_good = snap
             tic = time.perf_counter()
         if step.pending:  # stopped between two flushes
             self._flush(step)
